@@ -1,0 +1,75 @@
+"""A small client for the local Airflow's REST API (v2): trigger a DAG run and wait for it.
+
+Used by ``make demo`` and the end-to-end tests, so both drive the real scheduler the same way.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+TERMINAL_STATES = {"success", "failed"}
+
+
+class AirflowApiError(RuntimeError):
+    pass
+
+
+@dataclass
+class AirflowApi:
+    base_url: str
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        self._session = requests.Session()
+        # The local deployment runs SimpleAuthManager with all users admin: a token needs no credentials.
+        token = self._session.get(f"{self.base_url}/auth/token", timeout=self.timeout)
+        token.raise_for_status()
+        self._session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=self.timeout, **kwargs)
+        if response.status_code >= 400:
+            raise AirflowApiError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Wait until the dag-processor has parsed ``dag_id``; fail fast on an import error."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            errors = self._call("GET", "/importErrors")["import_errors"]
+            if errors:
+                detail = "; ".join(f"{e['filename']}: {e['stack_trace'].strip().splitlines()[-1]}" for e in errors)
+                raise AirflowApiError(f"DAG import errors: {detail}")
+            try:
+                return dict(self._call("GET", f"/dags/{dag_id}"))
+            except AirflowApiError:
+                time.sleep(2)
+        raise AirflowApiError(f"DAG {dag_id} not parsed within {timeout:.0f}s")
+
+    def unpause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        body = {"logical_date": None, "conf": conf or {}}
+        return str(self._call("POST", f"/dags/{dag_id}/dagRuns", json=body)["dag_run_id"])
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 600.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = str(self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"])
+            if state in TERMINAL_STATES:
+                return state
+            time.sleep(2)
+        raise AirflowApiError(f"run {run_id} of {dag_id} not finished within {timeout:.0f}s")
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        instances = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
+        return {ti["task_id"]: ti["state"] for ti in instances}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"
+        return self._call("GET", path, params={"deserialize": "true"})["value"]

@@ -1,0 +1,116 @@
+"""Start, find and stop background services by their own process group: never by name.
+
+Each service runs in a new session (its PID is its process-group id) and is recorded in a pidfile
+with the process start time, so a recycled PID is never mistaken for ours.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _start_ticks(pid: int) -> int | None:
+    """Kernel start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # Field 22; split after the command name, which may itself contain spaces or parentheses.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class PidFile:
+    path: Path
+
+    def write(self, pid: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps({"pid": pid, "start_ticks": _start_ticks(pid)}))
+
+    def read_live_pid(self) -> int | None:
+        """The recorded PID if that very process (or its group) still runs; clears stale files."""
+        try:
+            data = json.loads(self.path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        pid = int(data["pid"])
+        if _start_ticks(pid) == data.get("start_ticks") and _start_ticks(pid) is not None:
+            return pid
+        if group_alive(pid):  # leader gone, children of its group still running
+            return pid
+        self.path.unlink(missing_ok=True)
+        return None
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def spawn(argv: list[str], *, env: dict[str, str], log_path: Path, cwd: Path) -> int:
+    """Start ``argv`` detached in its own session; output appended to ``log_path``."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - argv is built by this package, not from user input
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return proc.pid
+
+
+def stop_group(pgid: int, timeout: float = 20.0) -> bool:
+    """SIGTERM the whole group, wait, then SIGKILL what is left. True if it had to kill."""
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pgid)
+        if not group_alive(pgid):
+            return False
+        time.sleep(0.2)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    for _ in range(50):
+        _reap(pgid)
+        if not group_alive(pgid):
+            break
+        time.sleep(0.1)
+    return True
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status if the leader is our own child (as in tests), so it is not a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass

@@ -1,0 +1,233 @@
+"""The services of the local cloud: how each starts and how we know it is healthy."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dev.localcloud.certs import CA_BUNDLE, ensure_certificates
+from dev.localcloud.env import environment
+from dev.localcloud.process import PidFile, port_in_use, spawn, stop_group
+from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
+
+VENV_BIN = Path(sys.executable).parent
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started or did not become healthy; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int | None  # the port it must own (None: no listening socket of its own)
+    port_env: str | None
+    argv: list[str]
+    health: Callable[[], str | None]  # None when healthy, else what is wrong
+    start_timeout: float = 60.0
+
+    def pidfile(self, settings: CloudSettings) -> PidFile:
+        return PidFile(settings.run_dir / f"{self.name}.pid")
+
+
+# --- health checks ----------------------------------------------------------------------------------
+
+
+def _s3_health(settings: CloudSettings) -> Callable[[], str | None]:
+    def check() -> str | None:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{settings.s3_port}",
+            aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY,
+            region_name="us-east-1",
+            config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 1}),
+        )
+        try:
+            client.head_bucket(Bucket=settings.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            return f"S3 API on port {settings.s3_port} not answering for bucket {settings.bucket!r}: {exc}"
+        return None
+
+    return check
+
+
+def _snowflake_health(settings: CloudSettings) -> Callable[[], str | None]:
+    def check() -> str | None:
+        import snowflake.connector
+
+        try:
+            with snowflake.connector.connect(
+                account="localcloud",
+                user="healthcheck",
+                password="healthcheck",  # noqa: S106 - the stand-in accepts any credentials
+                host="localhost",
+                port=settings.snowflake_port,
+                login_timeout=5,
+                network_timeout=5,
+                session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+            ) as conn:
+                conn.cursor().execute("SELECT 1").fetchone()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported verbatim
+            return f"Snowflake stand-in on https://localhost:{settings.snowflake_port} not answering: {exc}"
+        return None
+
+    return check
+
+
+def _airflow_health(settings: CloudSettings, component: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        import requests
+
+        url = f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health"
+        try:
+            body = requests.get(url, timeout=5).json()
+        except (requests.RequestException, ValueError) as exc:
+            return f"Airflow API at {url} not answering: {exc}"
+        if component == "api-server":
+            status = body.get("metadatabase", {}).get("status")
+        else:
+            status = body.get(component.replace("-", "_"), {}).get("status")
+        return None if status == "healthy" else f"Airflow {component} reports {status!r}"
+
+    return check
+
+
+# --- the catalogue ----------------------------------------------------------------------------------
+
+
+def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
+    """Service groups in start order. Every command is a plain entry point that compose can run too."""
+    python = sys.executable
+    airflow = str(VENV_BIN / "airflow")
+    groups: dict[str, list[Service]] = {
+        "s3": [
+            Service(
+                name="s3",
+                port=settings.s3_port,
+                port_env="LOCALCLOUD_S3_PORT",
+                argv=[
+                    str(VENV_BIN / "rclone"), "serve", "s3", str(settings.s3_dir),
+                    "--addr", f"127.0.0.1:{settings.s3_port}",
+                    "--auth-key", f"{S3_ACCESS_KEY},{S3_SECRET_KEY}",
+                    "--config", "/dev/null",
+                    "--vfs-cache-mode", "off",
+                ],
+                health=_s3_health(settings),
+            )
+        ],
+        "snowflake": [
+            Service(
+                name="snowflake",
+                port=settings.snowflake_port,
+                port_env="LOCALCLOUD_SNOWFLAKE_PORT",
+                argv=[
+                    python, "-m", "dev.localcloud.snowflake_server",
+                    "--port", str(settings.snowflake_port),
+                    "--data-dir", str(settings.snowflake_dir),
+                    "--cert-dir", str(settings.cert_dir),
+                ],
+                health=_snowflake_health(settings),
+            )
+        ],
+        "airflow": [
+            Service(
+                name="airflow-api-server",
+                port=settings.airflow_port,
+                port_env="LOCALCLOUD_AIRFLOW_PORT",
+                argv=[airflow, "api-server", "--port", str(settings.airflow_port)],
+                health=_airflow_health(settings, "api-server"),
+                start_timeout=120,
+            ),
+            *(
+                Service(
+                    name=f"airflow-{component}",
+                    port=None,
+                    port_env=None,
+                    argv=[airflow, component],
+                    health=_airflow_health(settings, component),
+                    start_timeout=120,
+                )
+                for component in ("scheduler", "dag-processor", "triggerer")
+            ),
+        ],
+    }
+    return groups
+
+
+GROUPS = ("s3", "snowflake", "airflow")
+
+
+# --- lifecycle --------------------------------------------------------------------------------------
+
+
+def service_env(settings: CloudSettings) -> dict[str, str]:
+    env = {**os.environ, **environment(settings)}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def wait_healthy(service: Service, pidfile: PidFile, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    problem: str | None = "not checked yet"
+    while time.monotonic() < deadline:
+        if pidfile.read_live_pid() is None:
+            raise ServiceError(f"{service.name} exited during start-up; see its log under .local/logs/")
+        problem = service.health()
+        if problem is None:
+            return
+        time.sleep(1.0)
+    raise ServiceError(f"{service.name} not healthy after {timeout:.0f}s: {problem}")
+
+
+def start(service: Service, settings: CloudSettings, env: dict[str, str], log: Callable[[str], None]) -> None:
+    pidfile = service.pidfile(settings)
+    if pidfile.read_live_pid() is not None:
+        wait_healthy(service, pidfile, service.start_timeout)
+        log(f"{service.name}: already running")
+        return
+    if service.port is not None and port_in_use(service.port):
+        raise ServiceError(
+            f"port {service.port} for {service.name} is busy with a process this local cloud did not start: "
+            f"stop it, or choose another port with {service.port_env}=<port>"
+        )
+    started = time.monotonic()
+    pid = spawn(service.argv, env=env, log_path=settings.log_dir / f"{service.name}.log", cwd=REPO_ROOT)
+    pidfile.write(pid)
+    try:
+        wait_healthy(service, pidfile, service.start_timeout)
+    except ServiceError:
+        stop_group(pid)
+        pidfile.remove()
+        raise
+    log(f"{service.name}: started (pid {pid}) and healthy in {time.monotonic() - started:.1f}s")
+
+
+def stop(service: Service, settings: CloudSettings, log: Callable[[str], None]) -> None:
+    pidfile = service.pidfile(settings)
+    pid = pidfile.read_live_pid()
+    if pid is None:
+        return
+    killed = stop_group(pid)
+    pidfile.remove()
+    log(f"{service.name}: stopped (process group {pid}{', had to SIGKILL' if killed else ''})")
+
+
+def prepare_state(settings: CloudSettings) -> None:
+    for directory in (settings.bucket_dir, settings.snowflake_dir, settings.airflow_home, settings.run_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    ensure_certificates(settings.cert_dir)
+    trust_local_ca(settings)
+
+
+def trust_local_ca(settings: CloudSettings) -> None:
+    """Clients in this process (health checks) must verify the stand-ins' certificates too."""
+    os.environ["REQUESTS_CA_BUNDLE"] = str(settings.cert_dir / CA_BUNDLE)

@@ -1,0 +1,1 @@
+"""Warehouse helpers: bootstrap and loading through the Airflow Snowflake connection."""

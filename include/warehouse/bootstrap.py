@@ -1,0 +1,67 @@
+"""Create (or bring up to date) the databases, schemas, file format, stage and raw tables.
+
+Idempotent: safe to run on every start. Production and local differ only in the stage location::
+
+    python -m include.warehouse.bootstrap --stage-url s3://my-landing-bucket/ --storage-integration S3_LANDING
+    python -m include.warehouse.bootstrap --stage-url file:///abs/path/.local/s3/landing/   # local cloud
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from importlib import resources
+
+from include.connections import SNOWFLAKE
+from include.settings import WarehouseNames, warehouse_names
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
+_STAGE_URL = re.compile(r"^(s3|file|gcs|azure)://[^'\s]+/$")
+
+
+def render_bootstrap_sql(
+    stage_url: str, storage_integration: str | None = None, names: WarehouseNames | None = None
+) -> str:
+    """The bootstrap script with names and stage location filled in; raises ValueError on unsafe input."""
+    names = names or warehouse_names()
+    if not _STAGE_URL.match(stage_url):
+        raise ValueError(f"stage URL must look like s3://bucket/prefix/ (ending in '/'), got {stage_url!r}")
+    for value in (*vars(names).values(), storage_integration or "X"):
+        if not _IDENTIFIER.match(value):
+            raise ValueError(f"not a plain Snowflake identifier: {value!r}")
+    template = resources.files("include.sql").joinpath("bootstrap_warehouse.sql").read_text()
+    return template.format(
+        raw_database=names.raw_database,
+        analytics_database=names.analytics_database,
+        landing_schema=names.landing_schema,
+        stage_fqn=names.stage_fqn,
+        file_format_fqn=names.file_format_fqn,
+        stage_url=stage_url,
+        stage_credentials=f"\n    STORAGE_INTEGRATION = {storage_integration}" if storage_integration else "",
+    )
+
+
+def bootstrap(stage_url: str, storage_integration: str | None = None, conn_id: str = SNOWFLAKE) -> int:
+    """Run the bootstrap through the Airflow Snowflake connection; return the number of statements."""
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    sql = render_bootstrap_sql(stage_url, storage_integration)
+    hook = SnowflakeHook(snowflake_conn_id=conn_id)
+    statements = [s for s in hook.split_sql_string(sql, strip_semicolon=True) if s.strip()]
+    hook.run(statements)
+    return len(statements)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Bootstrap the warehouse objects the pipeline needs.")
+    parser.add_argument("--stage-url", required=True, help="s3://bucket/ in production, file:///dir/ locally")
+    parser.add_argument("--storage-integration", help="Snowflake storage integration for the S3 stage")
+    parser.add_argument("--conn-id", default=SNOWFLAKE)
+    args = parser.parse_args(argv)
+    count = bootstrap(args.stage_url, args.storage_integration, args.conn_id)
+    print(f"warehouse bootstrap: {count} statements applied")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
