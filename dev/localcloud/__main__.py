@@ -18,9 +18,9 @@ from dev.localcloud.services import (
     catalogue,
     prepare_state,
     service_env,
-    trust_local_ca,
     start,
     stop,
+    trust_local_ca,
 )
 from dev.localcloud.settings import REPO_ROOT, CloudSettings, load_settings
 
@@ -32,7 +32,7 @@ def _log(message: str) -> None:
 def _run_step(description: str, argv: list[str], env: dict[str, str], timeout: float) -> None:
     started = time.monotonic()
     try:
-        result = subprocess.run(  # noqa: S603 - fixed argv
+        result = subprocess.run(
             argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
     except subprocess.TimeoutExpired:

@@ -12,9 +12,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from include import connections
 from dev.localcloud.certs import CA_BUNDLE
 from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
+from include import connections
 
 
 def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:

@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Local-only credentials for the stand-ins. Not secrets: nothing real sits behind them.
 S3_ACCESS_KEY = "localcloud"
-S3_SECRET_KEY = "localcloud-secret"
+S3_SECRET_KEY = "localcloud-secret"  # noqa: S105 - a local stand-in's key
 
 
 def _port(name: str, default: int) -> int:

@@ -16,12 +16,14 @@ import logging
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
-import uvicorn
-
 import fakesnow.server
+import snowflake.connector.errors
+import uvicorn
 from fakesnow import info_schema, macros
+from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import GLOBAL_DATABASE_NAME, FakeSnow
 from fakesnow.transforms import show
 
@@ -57,10 +59,31 @@ class PersistentFakeSnow(FakeSnow):
     def close(self) -> None:
         # Flush the write-ahead log into the database files so a restart opens clean files.
         self.duck_conn.execute("CHECKPOINT")
-        for (name,) in self.duck_conn.execute("SELECT database_name FROM duckdb_databases() WHERE NOT internal").fetchall():
+        for (name,) in self.duck_conn.execute(
+            "SELECT database_name FROM duckdb_databases() WHERE NOT internal"
+        ).fetchall():
             if name != "memory":
                 self.duck_conn.execute(f"CHECKPOINT {name}")
         self.duck_conn.close()
+
+
+_fakesnow_execute = FakeSnowflakeCursor.execute
+
+
+def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwargs: Any) -> Any:
+    """Turn engine errors fakesnow does not translate into Snowflake SQL errors.
+
+    Unpatched, they become HTTP 500 and the connector retries for minutes; Snowflake itself answers at
+    once with an error code (e.g. 100069 for a JSON file COPY cannot parse), and that is what clients
+    and tests must see. The session's aborted transaction is rolled back so the session stays usable.
+    """
+    try:
+        return _fakesnow_execute(self, *args, **kwargs)
+    except duckdb.Error as exc:
+        with contextlib.suppress(duckdb.Error):
+            self._duck_conn.execute("ROLLBACK")
+        message = str(exc).splitlines()[0]
+        raise snowflake.connector.errors.ProgrammingError(msg=message, errno=100069, sqlstate="22000") from exc
 
 
 class _Server(uvicorn.Server):
@@ -85,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_certificates(args.cert_dir)
     instance = PersistentFakeSnow(args.data_dir.resolve())
+    FakeSnowflakeCursor.execute = _execute_failing_like_snowflake  # type: ignore[method-assign]
     fakesnow.server.shared_fs = instance  # login_request reads this module global per session
     config = uvicorn.Config(
         fakesnow.server.app,

@@ -3,31 +3,31 @@
 -- (s3:// with a storage integration in production, file:// over the local S3 directory locally).
 -- Raw tables hold one VARIANT column per record: typing happens in dbt staging models.
 
-CREATE DATABASE IF NOT EXISTS {raw_database};
-CREATE DATABASE IF NOT EXISTS {analytics_database};
+CREATE DATABASE IF NOT EXISTS {{ raw_database }};
+CREATE DATABASE IF NOT EXISTS {{ analytics_database }};
 
-CREATE SCHEMA IF NOT EXISTS {raw_database}.{landing_schema};
-CREATE SCHEMA IF NOT EXISTS {raw_database}.CLOUD_APP;
-CREATE SCHEMA IF NOT EXISTS {raw_database}.SALESFORCE;
-CREATE SCHEMA IF NOT EXISTS {raw_database}.SMOKE;
+CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.{{ landing_schema }};
+CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.CLOUD_APP;
+CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.SALESFORCE;
+CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.SMOKE;
 
-CREATE FILE FORMAT IF NOT EXISTS {file_format_fqn}
+CREATE FILE FORMAT IF NOT EXISTS {{ file_format_fqn }}
     TYPE = JSON
     COMPRESSION = GZIP;
 
 -- OR REPLACE: the stage location is environment configuration and must follow it.
-CREATE OR REPLACE STAGE {stage_fqn}
-    URL = '{stage_url}'{stage_credentials}
-    FILE_FORMAT = (FORMAT_NAME = '{file_format_fqn}');
+CREATE OR REPLACE STAGE {{ stage_fqn }}
+    URL = '{{ stage_url }}'{{ stage_credentials }}
+    FILE_FORMAT = (FORMAT_NAME = '{{ file_format_fqn }}');
 
-CREATE TABLE IF NOT EXISTS {raw_database}.CLOUD_APP.WORKSPACES (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.CLOUD_APP.WORKSPACES (RECORD VARIANT);
 
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.LEADS (RECORD VARIANT);
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.CONTACTS (RECORD VARIANT);
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.ACCOUNTS (RECORD VARIANT);
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.OPPORTUNITIES (RECORD VARIANT);
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.TASKS (RECORD VARIANT);
-CREATE TABLE IF NOT EXISTS {raw_database}.SALESFORCE.USERS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.LEADS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.CONTACTS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.ACCOUNTS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.OPPORTUNITIES (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.TASKS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.USERS (RECORD VARIANT);
 
 -- Written by the smoke DAG that proves S3 -> stage -> COPY INTO end to end.
-CREATE TABLE IF NOT EXISTS {raw_database}.SMOKE.EVENTS (RECORD VARIANT);
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.SMOKE.EVENTS (RECORD VARIANT);

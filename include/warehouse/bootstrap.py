@@ -12,6 +12,8 @@ import argparse
 import re
 from importlib import resources
 
+import jinja2
+
 from include.connections import SNOWFLAKE
 from include.settings import WarehouseNames, warehouse_names
 
@@ -29,8 +31,9 @@ def render_bootstrap_sql(
     for value in (*vars(names).values(), storage_integration or "X"):
         if not _IDENTIFIER.match(value):
             raise ValueError(f"not a plain Snowflake identifier: {value!r}")
-    template = resources.files("include.sql").joinpath("bootstrap_warehouse.sql").read_text()
-    return template.format(
+    source = resources.files("include.sql").joinpath("bootstrap_warehouse.sql").read_text()
+    template = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False).from_string(source)  # noqa: S701 - SQL, not HTML
+    return template.render(
         raw_database=names.raw_database,
         analytics_database=names.analytics_database,
         landing_schema=names.landing_schema,

@@ -1,0 +1,64 @@
+# One entry point for people and CI. `make demo` and `make test` do all the set-up they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)
+export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+
+.PHONY: help setup lock up down status demo test lint unit integration sql clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VPY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when a requirements or lock file changed: setup is idempotent and fast when current.
+$(STAMP): $(VPY) requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
+	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv with the pinned stack (idempotent)
+
+lock: $(VPY)  ## re-resolve constraints.txt after changing a requirements file
+	$(VPY) -m pip install --quiet 'uv>=0.5'
+	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --upgrade -o constraints.txt
+
+up: setup  ## start the local cloud: S3, Snowflake, Airflow (idempotent)
+	$(VPY) -m dev.localcloud up
+
+down:  ## stop every process the local cloud started
+	@if [ -x $(VPY) ]; then $(VPY) -m dev.localcloud down; fi
+
+status: setup  ## health of each local service
+	$(VPY) -m dev.localcloud status
+
+demo: up  ## run the pipeline end to end on the local cloud and print what it did
+	$(VPY) -m dev.demo
+
+lint: setup  ## ruff, ruff format, sqlfluff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint include/sql dbt_project/models
+
+unit: setup  ## fast tests: no services
+	$(VPY) -m pytest -m "not integration"
+
+integration: setup  ## tests against a local cloud they start and stop themselves
+	$(VPY) -m pytest -m integration
+
+test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services)
+	$(VPY) -m pytest
+
+sql: setup  ## run one statement on the local warehouse: make sql Q='SELECT 1'
+	$(VPY) -m dev.localcloud.sql "$(Q)"
+
+clean: down  ## remove all local state (warehouse, S3 files, Airflow home)
+	rm -rf .local

@@ -1,0 +1,37 @@
+"""Run one SQL statement on the local warehouse and print the rows: ``make sql Q='SELECT 1'``."""
+
+from __future__ import annotations
+
+import sys
+
+import snowflake.connector
+
+from dev.localcloud.services import trust_local_ca
+from dev.localcloud.settings import load_settings
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or not argv[0].strip():
+        print("usage: make sql Q='SELECT COUNT(*) FROM RAW.SMOKE.EVENTS'", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    trust_local_ca(settings)
+    with snowflake.connector.connect(
+        account="localcloud",
+        user="localcloud",
+        password="localcloud",  # noqa: S106 - the stand-in accepts any credentials
+        host="localhost",
+        port=settings.snowflake_port,
+        login_timeout=10,
+        network_timeout=60,
+    ) as conn:
+        cursor = conn.cursor().execute(argv[0])
+        assert cursor is not None
+        print("\t".join(c[0] for c in cursor.description))
+        for row in cursor.fetchall():
+            print("\t".join("" if v is None else str(v) for v in row))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

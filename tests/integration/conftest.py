@@ -1,0 +1,76 @@
+"""Integration fixtures: a private local cloud on its own ports and state directory.
+
+The tests start it with the same command a developer runs (``python -m dev.localcloud up``) and stop it
+by process group at the end, so a developer's own ``make up`` (default ports, ``.local/``) is untouched.
+Ports can be moved with ``LOCALCLOUD_TEST_{S3,SNOWFLAKE,AIRFLOW}_PORT``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, TEST_STATE
+
+pytestmark = pytest.mark.integration
+
+CLOUD_HOME = TEST_STATE / "cloud"
+TEST_PORTS = {
+    "LOCALCLOUD_S3_PORT": os.environ.get("LOCALCLOUD_TEST_S3_PORT", "19000"),
+    "LOCALCLOUD_SNOWFLAKE_PORT": os.environ.get("LOCALCLOUD_TEST_SNOWFLAKE_PORT", "18443"),
+    "LOCALCLOUD_AIRFLOW_PORT": os.environ.get("LOCALCLOUD_TEST_AIRFLOW_PORT", "18080"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if Path(item.fspath).is_relative_to(Path(__file__).parent):
+            item.add_marker(pytest.mark.integration)
+
+
+def cloud_env(home: Path = CLOUD_HOME, **overrides: str) -> dict[str, str]:
+    env = {**os.environ, **TEST_PORTS, "LOCALCLOUD_HOME": str(home), "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("AIRFLOW_HOME", None)  # the local cloud sets its own under LOCALCLOUD_HOME
+    env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
+    env.update(overrides)
+    return env
+
+
+def localcloud(*args: str, env: dict[str, str] | None = None, timeout: float = 400) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dev.localcloud", *args],
+        cwd=REPO_ROOT,
+        env=env or cloud_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def load_connections_into_environ() -> None:
+    """Give in-process hooks the connections the local cloud generated (as Airflow workers get them)."""
+    from dev.localcloud.env import read_env_file
+
+    for key, value in read_env_file(CLOUD_HOME / "localcloud.env").items():
+        if key.startswith("AIRFLOW_CONN_") or key in {"REQUESTS_CA_BUNDLE", "LANDING_BUCKET", "LOCALCLOUD_STAGE_URL"}:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def data_platform() -> Iterator[Path]:
+    """S3 and Snowflake stand-ins, bootstrapped, from an empty state; stopped at the end of the session."""
+    localcloud("down")
+    shutil.rmtree(CLOUD_HOME, ignore_errors=True)
+    result = localcloud("up", "--only", "s3,snowflake")
+    assert result.returncode == 0, result.stdout + result.stderr
+    load_connections_into_environ()
+    yield CLOUD_HOME
+    down = localcloud("down")
+    assert down.returncode == 0, down.stdout + down.stderr
