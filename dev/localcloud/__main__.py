@@ -66,8 +66,7 @@ def up(settings: CloudSettings, groups: list[str]) -> None:
 def down(settings: CloudSettings) -> None:
     services = catalogue(settings)
     for group in reversed(GROUPS):  # Airflow first: it talks to the others while stopping
-        for service in reversed(services[group]):
-            stop(service, settings, _log)
+        stop(services[group], settings, _log)
     _log("down: nothing left running")
 
 

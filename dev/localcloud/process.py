@@ -85,28 +85,34 @@ def spawn(argv: list[str], *, env: dict[str, str], log_path: Path, cwd: Path) ->
     return proc.pid
 
 
-def stop_group(pgid: int, timeout: float = 20.0) -> bool:
-    """SIGTERM the whole group, wait, then SIGKILL what is left. True if it had to kill."""
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
+def stop_groups(pgids: list[int], timeout: float = 20.0) -> set[int]:
+    """SIGTERM every group at once, wait for all, then SIGKILL what is left. Returns the groups killed."""
+    for pgid in pgids:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(pgid)
-        if not group_alive(pgid):
-            return False
+    remaining = set(pgids)
+    while remaining and time.monotonic() < deadline:
+        for pgid in list(remaining):
+            _reap(pgid)
+            if not group_alive(pgid):
+                remaining.discard(pgid)
         time.sleep(0.2)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
+    for pgid in remaining:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
     for _ in range(50):
-        _reap(pgid)
-        if not group_alive(pgid):
+        for pgid in remaining:
+            _reap(pgid)
+        if not any(group_alive(pgid) for pgid in remaining):
             break
         time.sleep(0.1)
-    return True
+    return remaining
+
+
+def stop_group(pgid: int, timeout: float = 20.0) -> bool:
+    """Stop one process group; True if it had to be killed."""
+    return bool(stop_groups([pgid], timeout))
 
 
 def _reap(pid: int) -> None:

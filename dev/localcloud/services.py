@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dev.localcloud.certs import CA_BUNDLE, ensure_certificates
 from dev.localcloud.env import environment
-from dev.localcloud.process import PidFile, port_in_use, spawn, stop_group
+from dev.localcloud.process import PidFile, port_in_use, spawn, stop_group, stop_groups
 from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
 
 VENV_BIN = Path(sys.executable).parent
@@ -223,14 +223,13 @@ def start(service: Service, settings: CloudSettings, env: dict[str, str], log: C
     log(f"{service.name}: started (pid {pid}) and healthy in {time.monotonic() - started:.1f}s")
 
 
-def stop(service: Service, settings: CloudSettings, log: Callable[[str], None]) -> None:
-    pidfile = service.pidfile(settings)
-    pid = pidfile.read_live_pid()
-    if pid is None:
-        return
-    killed = stop_group(pid)
-    pidfile.remove()
-    log(f"{service.name}: stopped (process group {pid}{', had to SIGKILL' if killed else ''})")
+def stop(services: list[Service], settings: CloudSettings, log: Callable[[str], None]) -> None:
+    """Stop these services together (they shut down in parallel) by process group."""
+    running = [(s, pid) for s in services if (pid := s.pidfile(settings).read_live_pid()) is not None]
+    killed = stop_groups([pid for _, pid in running])
+    for service, pid in running:
+        service.pidfile(settings).remove()
+        log(f"{service.name}: stopped (process group {pid}{', had to SIGKILL' if pid in killed else ''})")
 
 
 def prepare_state(settings: CloudSettings) -> None:
