@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from dev.localcloud.certs import CA_BUNDLE
-from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
+from dev.localcloud.settings import CLOUD_APP_TOKEN, REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
 from include import connections
 
 
@@ -44,6 +44,11 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
                 "host": "localhost",
                 "port": settings.snowflake_port,
             },
+        },
+        connections.CLOUD_APP_API: {
+            "conn_type": "http",
+            "host": f"http://127.0.0.1:{settings.cloud_app_port}",
+            "password": CLOUD_APP_TOKEN,
         },
     }
 
@@ -78,7 +83,7 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__BASE_URL": f"http://localhost:{settings.airflow_port}",
         "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(
-            secrets_dir / "jwt_secret", lambda: secrets.token_urlsafe(32)
+            secrets_dir / "jwt_secret", lambda: secrets.token_urlsafe(64)
         ),
         # Pick up new DAG files quickly while developing (production keeps Airflow's defaults).
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",

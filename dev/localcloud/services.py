@@ -101,6 +101,19 @@ def _airflow_health(settings: CloudSettings, component: str) -> Callable[[], str
     return check
 
 
+def _http_health(url: str, name: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        import requests
+
+        try:
+            response = requests.get(url, timeout=5)
+        except requests.RequestException as exc:
+            return f"{name} at {url} not answering: {exc}"
+        return None if response.status_code == 200 else f"{name} at {url} answered {response.status_code}"
+
+    return check
+
+
 # --- the catalogue ----------------------------------------------------------------------------------
 
 
@@ -150,6 +163,23 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                 health=_snowflake_health(settings),
             )
         ],
+        "emulators": [
+            Service(
+                name="cloud-app",
+                port=settings.cloud_app_port,
+                port_env="LOCALCLOUD_CLOUD_APP_PORT",
+                argv=[
+                    python,
+                    "-m",
+                    "dev.cloud_app",
+                    "--port",
+                    str(settings.cloud_app_port),
+                    "--state-dir",
+                    str(settings.cloud_app_dir),
+                ],
+                health=_http_health(f"http://127.0.0.1:{settings.cloud_app_port}/v1/health", "cloud app API"),
+            ),
+        ],
         "airflow": [
             Service(
                 name="airflow-api-server",
@@ -175,7 +205,7 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
     return groups
 
 
-GROUPS = ("s3", "snowflake", "airflow")
+GROUPS = ("s3", "snowflake", "emulators", "airflow")
 
 
 # --- lifecycle --------------------------------------------------------------------------------------

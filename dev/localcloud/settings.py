@@ -15,6 +15,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # Local-only credentials for the stand-ins. Not secrets: nothing real sits behind them.
 S3_ACCESS_KEY = "localcloud"
 S3_SECRET_KEY = "localcloud-secret"  # noqa: S105 - a local stand-in's key
+CLOUD_APP_TOKEN = "local-cloud-app-token"  # noqa: S105
 
 
 def _port(name: str, default: int) -> int:
@@ -34,6 +35,9 @@ class CloudSettings:
     s3_port: int
     snowflake_port: int
     airflow_port: int
+    cloud_app_port: int
+    salesforce_port: int
+    hightouch_port: int
     bucket: str
 
     @property
@@ -65,6 +69,18 @@ class CloudSettings:
         return self.home / "logs"
 
     @property
+    def cloud_app_dir(self) -> Path:
+        return self.home / "cloud_app"
+
+    @property
+    def salesforce_dir(self) -> Path:
+        return self.home / "salesforce"
+
+    @property
+    def hightouch_dir(self) -> Path:
+        return self.home / "hightouch"
+
+    @property
     def env_file(self) -> Path:
         return self.home / "localcloud.env"
 
@@ -81,5 +97,8 @@ def load_settings() -> CloudSettings:
         s3_port=_port("LOCALCLOUD_S3_PORT", 9000),
         snowflake_port=_port("LOCALCLOUD_SNOWFLAKE_PORT", 8443),
         airflow_port=_port("LOCALCLOUD_AIRFLOW_PORT", 8080),
+        cloud_app_port=_port("LOCALCLOUD_CLOUD_APP_PORT", 8001),
+        salesforce_port=_port("LOCALCLOUD_SALESFORCE_PORT", 8444),
+        hightouch_port=_port("LOCALCLOUD_HIGHTOUCH_PORT", 8002),
         bucket=os.environ.get("LANDING_BUCKET", "landing"),
     )

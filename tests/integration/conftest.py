@@ -74,3 +74,21 @@ def data_platform() -> Iterator[Path]:
     yield CLOUD_HOME
     down = localcloud("down")
     assert down.returncode == 0, down.stdout + down.stderr
+
+
+TEST_PORTS.update(
+    {
+        "LOCALCLOUD_CLOUD_APP_PORT": os.environ.get("LOCALCLOUD_TEST_CLOUD_APP_PORT", "18001"),
+        "LOCALCLOUD_SALESFORCE_PORT": os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"),
+        "LOCALCLOUD_HIGHTOUCH_PORT": os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_PORT", "18002"),
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def emulators(data_platform) -> Path:
+    """The SaaS emulators (cloud app API, Salesforce, Hightouch) beside the data platform."""
+    result = localcloud("up", "--only", "s3,snowflake,emulators")
+    assert result.returncode == 0, result.stdout + result.stderr
+    load_connections_into_environ()
+    return CLOUD_HOME

@@ -1,0 +1,1 @@
+"""Emulator of the product's HTTP API: the source of new-workspace signups."""

@@ -1,0 +1,83 @@
+"""The synthetic world both SaaS emulators draw from, so their data overlaps like real systems do.
+
+Companies and a pool of "known" people are generated once from a seed (Faker). The cloud app's signups
+pick owners partly from the known pool and partly as new people; the Salesforce emulator's seed holds
+leads, contacts and accounts for some of the same people and companies, so matching and conversion have
+real work to do.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from faker import Faker
+
+PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me")
+# Cloud regions of the app, and the sales region each belongs to (dbt routes owners by the latter).
+CLOUD_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
+# Names that break naive code: accents, non-Latin scripts, apostrophes.
+UNICODE_NAMES = (("Zoë", "Ångström"), ("José", "Núñez"), ("Björk", "Guðmundsdóttir"), ("李", "小龍"),
+                 ("Łukasz", "Żółć"), ("Siobhán", "O'Brien"), ("Søren", "Kierkegård"), ("Ήρα", "Παππάς"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Company:
+    name: str
+    domain: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    first_name: str
+    last_name: str
+    email: str
+    company: Company | None  # None: signs up with a personal email address
+
+
+@dataclass(frozen=True)
+class World:
+    seed: int
+    companies: tuple[Company, ...]
+    known_people: tuple[Person, ...]
+    first_names: tuple[str, ...]
+    last_names: tuple[str, ...]
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "", ascii_text.lower()) or "x"
+
+
+def email_for(first: str, last: str, domain: str, suffix: str = "") -> str:
+    return f"{_slug(first)}.{_slug(last)}{suffix}@{domain}"
+
+
+@functools.lru_cache(maxsize=4)
+def build_world(seed: int = 42, companies: int = 80, known_people: int = 200) -> World:
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = random.Random(seed)
+    seen_domains: set[str] = set()
+    company_list = []
+    while len(company_list) < companies:
+        name = fake.company()
+        domain = f"{_slug(name.split(',')[0])[:20]}.{rng.choice(['com', 'io', 'co', 'net', 'de', 'fr'])}"
+        if domain in seen_domains:
+            continue
+        seen_domains.add(domain)
+        company_list.append(Company(name=name, domain=domain, country=fake.country_code()))
+    first_names = tuple(sorted({fake.first_name() for _ in range(400)})) + tuple(f for f, _ in UNICODE_NAMES)
+    last_names = tuple(sorted({fake.last_name() for _ in range(400)})) + tuple(last for _, last in UNICODE_NAMES)
+    people = []
+    for n in range(known_people):
+        first, last = rng.choice(first_names), rng.choice(last_names)
+        company = rng.choice(company_list) if rng.random() < 0.8 else None
+        domain = company.domain if company else rng.choice(PERSONAL_DOMAINS)
+        people.append(Person(f"usr_k{n:05d}", first, last, email_for(first, last, domain, str(n)), company))
+    return World(seed, tuple(company_list), tuple(people), first_names, last_names)
