@@ -1,0 +1,1 @@
+"""Hightouch syncs defined as code (``syncs.yaml``) and their typed loader."""
