@@ -21,6 +21,21 @@ CREATE OR REPLACE STAGE {{ stage_fqn }}
     FILE_FORMAT = (FORMAT_NAME = '{{ file_format_fqn }}');
 
 CREATE TABLE IF NOT EXISTS {{ raw_database }}.CLOUD_APP.WORKSPACES (RECORD VARIANT);
+-- Records that broke the source contract, each with its reason (loaded like the raw records).
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.CLOUD_APP.WORKSPACES_QUARANTINE (RECORD VARIANT);
+-- One row per extraction run of an interval: the counts that must reconcile.
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.CLOUD_APP.INGESTION_LOG (
+    INTERVAL_START VARCHAR,
+    INTERVAL_END VARCHAR,
+    RUN_ID VARCHAR,
+    EXTRACTED INTEGER,
+    VALID INTEGER,
+    QUARANTINED INTEGER,
+    LOADED INTEGER,
+    QUARANTINE_LOADED INTEGER,
+    QUARANTINE_REASONS VARIANT,
+    LOGGED_AT TIMESTAMP_NTZ
+);
 
 CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.LEADS (RECORD VARIANT);
 CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.CONTACTS (RECORD VARIANT);

@@ -71,7 +71,9 @@ def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) ->
         "ORDER BY 1, 2"
     )
     assert tables == [
+        ("CLOUD_APP", "INGESTION_LOG"),
         ("CLOUD_APP", "WORKSPACES"),
+        ("CLOUD_APP", "WORKSPACES_QUARANTINE"),
         ("SALESFORCE", "ACCOUNTS"),
         ("SALESFORCE", "CONTACTS"),
         ("SALESFORCE", "LEADS"),

@@ -1,0 +1,1 @@
+"""Extraction from the cloud app API: typed schema and paginated client."""
