@@ -1,0 +1,86 @@
+"""The workspace event contract: every kind of bad input gets its own quarantine reason."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from include.cloud_app.schema import QuarantineReason, classify
+
+START, END = datetime(2026, 11, 3, 0, 0, tzinfo=UTC), datetime(2026, 11, 3, 0, 15, tzinfo=UTC)
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+GOOD = {
+    "event_id": "evt_abc123_0",
+    "event_type": "workspace_created",
+    "created_at": "2026-11-03T00:05:00.000Z",
+    "workspace_id": "ws_abc123",
+    "workspace_name": "Initech workspace",
+    "plan": "starter",
+    "seats": 12,
+    "region": "eu-west-1",
+    "owner": {"user_id": "usr_1", "email": "Peter@Initech.com ", "first_name": "Peter", "last_name": "Gibbons",
+              "company_name": "Initech"},
+}  # fmt: skip
+
+
+def _with(path: str, value: object) -> dict:
+    record = copy.deepcopy(GOOD)
+    target = record
+    *parents, leaf = path.split(".")
+    for part in parents:
+        target = target[part]
+    if value is KeyError:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return record
+
+
+def test_a_good_record_passes_and_keeps_its_raw_email() -> None:
+    event, reason, _ = classify(GOOD, START, END, NOW)
+    assert reason is None
+    assert event is not None
+    assert event.owner.email == "Peter@Initech.com "  # normalised later, in dbt
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ("{not json", QuarantineReason.INVALID_JSON),
+        ([1, 2], QuarantineReason.WRONG_TYPE),
+        (_with("owner.email", KeyError), QuarantineReason.MISSING_EMAIL),
+        (_with("owner.email", None), QuarantineReason.MISSING_EMAIL),
+        (_with("owner.email", "not-an-email"), QuarantineReason.INVALID_EMAIL),
+        (_with("owner.email", "a@b@c.com"), QuarantineReason.INVALID_EMAIL),
+        (_with("owner.email", "x" * 300 + "@example.com"), QuarantineReason.OVERSIZED_FIELD),
+        (_with("seats", "12"), QuarantineReason.WRONG_TYPE),
+        (_with("owner", "usr_1"), QuarantineReason.WRONG_TYPE),
+        (_with("plan", "platinum"), QuarantineReason.UNKNOWN_PLAN),
+        (_with("workspace_id", KeyError), QuarantineReason.MISSING_FIELD),
+        (_with("created_at", "yesterday"), QuarantineReason.INVALID_TIMESTAMP),
+        (_with("created_at", "2026-11-03T00:05:00"), QuarantineReason.INVALID_TIMESTAMP),
+        (_with("created_at", "2027-01-01T00:00:00Z"), QuarantineReason.FUTURE_TIMESTAMP),
+        (_with("created_at", "2026-11-03T00:15:00Z"), QuarantineReason.OUTSIDE_INTERVAL),
+        (_with("workspace_name", "n" * 256), QuarantineReason.OVERSIZED_FIELD),
+        (_with("seats", 0), QuarantineReason.INVALID_VALUE),
+        (_with("workspace_id", "ws_\u0000evil"), QuarantineReason.INVALID_VALUE),
+    ],
+)
+def test_bad_input_is_quarantined_with_its_reason(record, reason) -> None:
+    event, got, detail = classify(record, START, END, NOW)
+    assert event is None
+    assert got == reason, detail
+    assert detail
+
+
+def test_unicode_names_are_valid() -> None:
+    record = _with("owner.first_name", "Zoë")
+    record["owner"]["last_name"] = "李"
+    assert classify(record, START, END, NOW)[1] is None
+
+
+def test_embedded_json_string_is_parsed() -> None:
+    assert classify(json.dumps(GOOD), START, END, NOW)[1] is None
