@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from include.cloud_app.schema import QuarantineReason, classify
-from include.landing import write_ndjson_gz
+from include.landing import PartWriter, clear_prefix, interval_prefix
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -22,16 +22,6 @@ if TYPE_CHECKING:
 RAW_PREFIX = "cloud_app/workspaces"
 QUARANTINE_PREFIX = "cloud_app/workspaces_quarantine"
 PART_SIZE = 5_000
-
-
-def interval_key(start: datetime, end: datetime) -> str:
-    """``20261103T001500Z_20261103T003000Z``: sortable, and safe in S3 keys and stage paths."""
-    return f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}_{end.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-
-
-def interval_prefix(root: str, start: datetime, end: datetime) -> str:
-    """``<root>/YYYY/MM/DD/HH/<interval>/`` (no key=value folders: see shared NOTES on COPY)."""
-    return f"{root}/{start.astimezone(UTC):%Y/%m/%d/%H}/{interval_key(start, end)}/"
 
 
 @dataclass
@@ -53,33 +43,6 @@ class ExtractionResult:
 
     def reconciles(self) -> bool:
         return self.extracted == self.valid + self.quarantined_total
-
-
-class PartWriter:
-    """Accumulates records and writes ``part-NNNN.json.gz`` objects of ``part_size`` records."""
-
-    def __init__(self, hook: S3Hook, bucket: str, prefix: str, part_size: int) -> None:
-        self._hook, self._bucket, self._prefix, self._size = hook, bucket, prefix, part_size
-        self._buffer: list[dict[str, Any]] = []
-        self.parts = 0
-
-    def add(self, record: dict[str, Any]) -> None:
-        self._buffer.append(record)
-        if len(self._buffer) >= self._size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._buffer:
-            write_ndjson_gz(self._hook, self._bucket, f"{self._prefix}part-{self.parts:04d}.json.gz", self._buffer)
-            self.parts += 1
-            self._buffer = []
-
-
-def clear_prefix(hook: S3Hook, bucket: str, prefix: str) -> int:
-    keys = hook.list_keys(bucket_name=bucket, prefix=prefix) or []
-    if keys:
-        hook.delete_objects(bucket=bucket, keys=keys)
-    return len(keys)
 
 
 def _records(pages: Iterable[list[Any]], result: ExtractionResult) -> Iterator[Any]:

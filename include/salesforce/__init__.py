@@ -1,0 +1,1 @@
+"""The Salesforce mirror: incremental extraction of CRM objects by SystemModstamp."""
