@@ -63,14 +63,14 @@ def build_world(seed: int = 42, companies: int = 80, known_people: int = 200) ->
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
-    seen_domains: set[str] = set()
+    seen: set[str] = set()
     company_list = []
     while len(company_list) < companies:
         name = fake.company()
         domain = f"{_slug(name.split(',')[0])[:20]}.{rng.choice(['com', 'io', 'co', 'net', 'de', 'fr'])}"
-        if domain in seen_domains:
+        if domain in seen or name in seen:  # CRM seed references accounts by name: keep names unique
             continue
-        seen_domains.add(domain)
+        seen.update((domain, name))
         company_list.append(Company(name=name, domain=domain, country=fake.country_code()))
     first_names = tuple(sorted({fake.first_name() for _ in range(400)})) + tuple(f for f, _ in UNICODE_NAMES)
     last_names = tuple(sorted({fake.last_name() for _ in range(400)})) + tuple(last for _, last in UNICODE_NAMES)
@@ -81,3 +81,56 @@ def build_world(seed: int = 42, companies: int = 80, known_people: int = 200) ->
         domain = company.domain if company else rng.choice(PERSONAL_DOMAINS)
         people.append(Person(f"usr_k{n:05d}", first, last, email_for(first, last, domain, str(n)), company))
     return World(seed, tuple(company_list), tuple(people), first_names, last_names)
+
+
+# Sales regions of the Salesforce seed's account managers, by alias (inactive ones end in 0).
+ACTIVE_MANAGERS = ("amer1", "amer2", "emea1", "emea2", "apac1", "apac2")
+INACTIVE_MANAGERS = ("amer0", "emea0")
+
+
+def crm_overlap(world: World, accounts: int = 20, leads: int = 70, contacts: int = 30) -> dict[str, list[dict]]:
+    """Salesforce records for part of the world, so signups meet leads, contacts and accounts they match.
+
+    Accounts for the first companies (Website = their domain), Leads for the first known people (some owned
+    by inactive users, so routing must fall back), Contacts for the next ones (linked to their company's
+    account when it has one). References use the Salesforce seed's ``{field: value}`` convention.
+    """
+    rng = random.Random(world.seed + 1)
+    account_companies = world.companies[:accounts]
+    account_names = {c.name for c in account_companies}
+    seed: dict[str, list[dict]] = {"Account": [], "Lead": [], "Contact": []}
+    for n, company in enumerate(account_companies):
+        seed["Account"].append(
+            {
+                "Name": company.name,
+                "Website": company.domain,
+                "Type": "Prospect",
+                "BillingCountry": company.country,
+                "OwnerId": {"Alias": ACTIVE_MANAGERS[n % len(ACTIVE_MANAGERS)]},
+            }
+        )
+    for person in world.known_people[:leads]:
+        owner = rng.choice(INACTIVE_MANAGERS) if rng.random() < 0.2 else rng.choice((*ACTIVE_MANAGERS, "queue"))
+        seed["Lead"].append(
+            {
+                "FirstName": person.first_name,
+                "LastName": person.last_name,
+                "Company": person.company.name if person.company else "[not provided]",
+                "Email": person.email,
+                "Status": "Open - Not Contacted",
+                "LeadSource": "Web",
+                "OwnerId": {"Alias": owner},
+            }
+        )
+    for person in world.known_people[leads : leads + contacts]:
+        contact: dict[str, object] = {
+            "FirstName": person.first_name,
+            "LastName": person.last_name,
+            "Email": person.email,
+            "LeadSource": "Web",
+            "OwnerId": {"Alias": rng.choice(ACTIVE_MANAGERS)},
+        }
+        if person.company and person.company.name in account_names:
+            contact["AccountId"] = {"Name": person.company.name}
+        seed["Contact"].append(contact)
+    return seed

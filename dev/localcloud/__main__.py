@@ -43,16 +43,19 @@ def _run_step(description: str, argv: list[str], env: dict[str, str], timeout: f
     _log(f"{description}: done in {time.monotonic() - started:.1f}s")
 
 
-def up(settings: CloudSettings, groups: list[str]) -> None:
+def up(settings: CloudSettings, selected: set[str]) -> None:
+    """Start the selected groups (or single services, by name), in dependency order."""
     prepare_state(settings)
     env_file = write_env_file(settings)
     env = service_env(settings)
     services = catalogue(settings)
+    groups = [g for g in GROUPS if g in selected or any(s.name in selected for s in services[g])]
     for group in groups:
         if group == "airflow":
             _run_step("airflow db migrate", [sys.executable, "-m", "airflow", "db", "migrate"], env, 300)
         for service in services[group]:
-            start(service, settings, env, _log)
+            if group in selected or service.name in selected:
+                start(service, settings, env, _log)
         if group == "snowflake":
             _run_step(
                 "warehouse bootstrap",
@@ -60,7 +63,7 @@ def up(settings: CloudSettings, groups: list[str]) -> None:
                 env,
                 120,
             )
-    _log(f"up: {', '.join(groups)}; connections in {env_file}")
+    _log(f"up: {', '.join(sorted(selected))}; connections in {env_file}")
 
 
 def down(settings: CloudSettings) -> None:
@@ -92,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     up_parser = sub.add_parser("up", help="start the local cloud (idempotent)")
     up_parser.add_argument(
-        "--only", default=",".join(GROUPS), help=f"comma-separated groups to start, of: {', '.join(GROUPS)}"
+        "--only",
+        default=",".join(GROUPS),
+        help=f"comma-separated groups ({', '.join(GROUPS)}) or service names to start",
     )
     sub.add_parser("down", help="stop every service this local cloud started")
     sub.add_parser("status", help="health of each service; exit 1 if any is down")
@@ -101,12 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     trust_local_ca(settings)
     if args.command == "up":
-        groups = [g.strip() for g in args.only.split(",") if g.strip()]
-        unknown = sorted(set(groups) - set(GROUPS))
+        selected = {name.strip() for name in args.only.split(",") if name.strip()}
+        known = set(GROUPS) | {s.name for group in catalogue(settings).values() for s in group}
+        unknown = sorted(selected - known)
         if unknown:
-            parser.error(f"unknown service group(s): {', '.join(unknown)}")
+            parser.error(f"unknown service or group: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
         try:
-            up(settings, [g for g in GROUPS if g in groups])
+            up(settings, selected)
         except ServiceError as exc:
             _log(f"ERROR: {exc}")
             return 1

@@ -13,7 +13,15 @@ import sys
 from pathlib import Path
 
 from dev.localcloud.certs import CA_BUNDLE
-from dev.localcloud.settings import CLOUD_APP_TOKEN, REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
+from dev.localcloud.settings import (
+    CLOUD_APP_TOKEN,
+    HIGHTOUCH_TOKEN,
+    REPO_ROOT,
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    SALESFORCE_USER,
+    CloudSettings,
+)
 from include import connections
 
 
@@ -49,6 +57,23 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
             "conn_type": "http",
             "host": f"http://127.0.0.1:{settings.cloud_app_port}",
             "password": CLOUD_APP_TOKEN,
+        },
+        connections.SALESFORCE: {
+            "conn_type": "salesforce",
+            "login": SALESFORCE_USER,
+            "password": "localcloud",
+            "extra": {
+                "consumer_key": "localcloud",
+                "consumer_secret": "localcloud",
+                # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; this domain
+                # sends that request to the emulator and turns the suffix into an ignored query string.
+                "domain": f"localhost:{settings.salesforce_port}/services/oauth2/token?",
+            },
+        },
+        connections.HIGHTOUCH: {
+            "conn_type": "http",
+            "host": f"http://127.0.0.1:{settings.hightouch_port}",
+            "password": HIGHTOUCH_TOKEN,  # the provider sends it as the Bearer token; login stays empty
         },
     }
 

@@ -16,6 +16,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 S3_ACCESS_KEY = "localcloud"
 S3_SECRET_KEY = "localcloud-secret"  # noqa: S105 - a local stand-in's key
 CLOUD_APP_TOKEN = "local-cloud-app-token"  # noqa: S105
+HIGHTOUCH_TOKEN = "local-hightouch-token"  # noqa: S105
+SALESFORCE_USER = "integration@example.com"
 
 
 def _port(name: str, default: int) -> int:
@@ -39,6 +41,7 @@ class CloudSettings:
     salesforce_port: int
     hightouch_port: int
     bucket: str
+    signups_per_hour: int  # how busy the emulated cloud app is
 
     @property
     def s3_dir(self) -> Path:
@@ -101,4 +104,5 @@ def load_settings() -> CloudSettings:
         salesforce_port=_port("LOCALCLOUD_SALESFORCE_PORT", 8444),
         hightouch_port=_port("LOCALCLOUD_HIGHTOUCH_PORT", 8002),
         bucket=os.environ.get("LANDING_BUCKET", "landing"),
+        signups_per_hour=int(os.environ.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "12")),
     )

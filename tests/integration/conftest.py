@@ -81,8 +81,17 @@ TEST_PORTS.update(
         "LOCALCLOUD_CLOUD_APP_PORT": os.environ.get("LOCALCLOUD_TEST_CLOUD_APP_PORT", "18001"),
         "LOCALCLOUD_SALESFORCE_PORT": os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"),
         "LOCALCLOUD_HIGHTOUCH_PORT": os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_PORT", "18002"),
+        # Busier than the demo, so a 15-minute interval holds every kind of mess.
+        "LOCALCLOUD_SIGNUPS_PER_HOUR": "240",
     }
 )
+
+
+def source_config():
+    """The generator configuration the test cloud's cloud app API runs with (its ground truth)."""
+    from dev.cloud_app.generator import GeneratorConfig
+
+    return GeneratorConfig(signups_per_hour=int(TEST_PORTS["LOCALCLOUD_SIGNUPS_PER_HOUR"]))
 
 
 @pytest.fixture(scope="session")

@@ -160,11 +160,26 @@ def test_partly_failing_rows_give_warning_which_fails_the_task_on_request(highto
     assert [e["primaryKey"] for e in errors] == [f"cont-{RUN}-3"]
     assert "REQUIRED_FIELD_MISSING" in errors[0]["message"]
 
-    # Without error_on_warning the task passes; the failed row is retried (still failing), nothing else resent.
+    # Without error_on_warning a warning passes; the failed row is retried with the new one, nothing else resent.
+    hightouch["warehouse"].run(
+        f"INSERT INTO ANALYTICS.HT_TESTS.CONTACTS VALUES ('cont-{RUN}-5', 'Jared', 'Dunn', 'jared@piedpiper.com',"
+        f" 'acct-{RUN}-3')"
+    )
     _operator(sync_slug="test-contacts").execute({})
     retry = _latest_run("2002")
-    assert retry["status"] == "failed"  # every row it attempted (the bad one) failed
-    assert retry["plannedRows"] == {"addedCount": 1, "changedCount": 0, "removedCount": 0}
+    assert (retry["status"], retry["plannedRows"]["addedCount"], retry["failedRows"]["addedCount"]) == ("warning", 2, 1)
+
+    # Once the model is fixed, the row goes through and the sync is clean again.
+    hightouch["warehouse"].run(
+        f"UPDATE ANALYTICS.HT_TESTS.CONTACTS SET LAST_NAME = 'Body' WHERE CONTACT_EXTERNAL_ID = 'cont-{RUN}-3'"
+    )
+    _operator(sync_slug="test-contacts").execute({})
+    fixed = _latest_run("2002")
+    assert (fixed["status"], fixed["plannedRows"]["addedCount"], fixed["successfulRows"]["addedCount"]) == (
+        "success",
+        1,
+        1,
+    )
 
 
 def test_broken_model_fails_the_run_and_the_task_with_its_error(hightouch) -> None:

@@ -45,7 +45,7 @@ def test_up_twice_is_harmless_and_status_reports_health(data_platform) -> None:
     lines = {line.split()[0]: line for line in status.stdout.splitlines() if line.strip()}
     for name in SERVICES:
         assert lines[name].endswith("healthy"), status.stdout
-    assert status.returncode == (0 if "airflow-scheduler" in before else 1)
+    assert status.returncode == (0 if "airflow-scheduler" in before else 1)  # stopped services count as down
 
 
 def test_busy_port_is_reported_not_ignored(tmp_path) -> None:
@@ -61,19 +61,37 @@ def test_busy_port_is_reported_not_ignored(tmp_path) -> None:
     assert _recorded_pids(tmp_path / "cloud") == {}
 
 
-def test_warehouse_data_survives_down_and_up(data_platform) -> None:
+def test_state_survives_down_and_up(emulators) -> None:
+    """Warehouse tables, created workspaces, Salesforce records and Hightouch runs all outlive a restart."""
+    import requests
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
-    from include.connections import SNOWFLAKE
+    from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
+    from include.connections import SALESFORCE, SNOWFLAKE
+    from tests.integration.conftest import TEST_PORTS
 
-    hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
-    hook.run(
+    warehouse = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+    warehouse.run(
         [
             "CREATE SCHEMA IF NOT EXISTS RAW.CONTRACT_TESTS",
             "CREATE OR REPLACE TABLE RAW.CONTRACT_TESTS.SURVIVOR (ID INTEGER, NOTE VARCHAR)",
             "INSERT INTO RAW.CONTRACT_TESTS.SURVIVOR VALUES (1, 'before restart'), (2, 'ünïcödé')",
         ]
     )
+    app = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
+    workspace = requests.post(
+        f"{app}/v1/workspaces", json={"plan": "free"}, headers={"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}, timeout=5
+    ).json()
+    lead = (
+        SalesforceHook(salesforce_conn_id=SALESFORCE)
+        .get_conn()
+        .Lead.create({"LastName": "Survivor", "Company": "Restart Inc", "Email": "survivor@restart.io"})
+    )
+    hightouch = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_HIGHTOUCH_PORT']}/api/v1"
+    ht_auth = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
+    run_id = requests.post(f"{hightouch}/syncs/trigger", data={"syncSlug": "salesforce-accounts"}, headers=ht_auth,
+                           timeout=5).json()["id"]  # fmt: skip
     pids = _recorded_pids(CLOUD_HOME)
 
     down = localcloud("down")
@@ -83,15 +101,27 @@ def test_warehouse_data_survives_down_and_up(data_platform) -> None:
     for name, pid in pids.items():
         assert f"{name}: stopped (process group {pid}" in down.stdout
 
-    up = localcloud("up", "--only", "s3,snowflake")
+    up = localcloud("up", "--only", "s3,snowflake,emulators")
     assert up.returncode == 0, up.stdout + up.stderr
     load_connections_into_environ()
-    assert hook.get_records("SELECT ID, NOTE FROM RAW.CONTRACT_TESTS.SURVIVOR ORDER BY ID") == [
+    assert warehouse.get_records("SELECT ID, NOTE FROM RAW.CONTRACT_TESTS.SURVIVOR ORDER BY ID") == [
         (1, "before restart"),
         (2, "ünïcödé"),
     ]
     # The stage is re-created by the bootstrap at start-up, so loading keeps working after a restart.
-    assert hook.get_first("SHOW STAGES IN SCHEMA RAW.LANDING")[1] == "LANDING_STAGE"
+    assert warehouse.get_first("SHOW STAGES IN SCHEMA RAW.LANDING")[1] == "LANDING_STAGE"
+    created = workspace["created_at"]
+    listed = requests.get(
+        f"{app}/v1/workspaces",
+        params={"created_after": created, "created_before": "2100-01-01T00:00:00Z", "limit": 1000},
+        headers={"Authorization": f"Bearer {CLOUD_APP_TOKEN}"},
+        timeout=5,
+    ).json()["data"]
+    assert workspace in listed
+    restored = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn().Lead.get(lead["id"])
+    assert (restored["LastName"], restored["Email"]) == ("Survivor", "survivor@restart.io")
+    runs = requests.get(f"{hightouch}/syncs/1001/runs", params={"runId": run_id}, headers=ht_auth, timeout=5)
+    assert runs.json()["data"][0]["id"] == run_id
 
 
 def test_test_state_is_isolated_from_the_developers_cloud() -> None:

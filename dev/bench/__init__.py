@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each measures the project against a minimal baseline in the same run."""

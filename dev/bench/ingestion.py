@@ -1,0 +1,127 @@
+"""Benchmark: extract+load of 10k, 100k and 1M workspace events, pipeline code vs a minimal loop.
+
+Runs an isolated local cloud (``.local/bench``, ports 29000/28443/28001), then for each size runs
+``dev.bench.ingestion_case`` once in ``pipeline`` and once in ``baseline`` mode, each in its own process,
+measuring wall time and peak RSS (``wait4``). Results replace the "Ingestion" section of docs/benchmarks.md.
+
+    make bench            # all sizes
+    BENCH_SIZES=10000 make bench
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dev.localcloud.settings import REPO_ROOT
+
+SIGNUPS_PER_HOUR = 100_000
+START = datetime(2026, 11, 2, tzinfo=UTC)
+BENCH_ENV = {
+    "LOCALCLOUD_HOME": str(REPO_ROOT / ".local" / "bench"),
+    "LOCALCLOUD_S3_PORT": "29000",
+    "LOCALCLOUD_SNOWFLAKE_PORT": "28443",
+    "LOCALCLOUD_CLOUD_APP_PORT": "28001",
+    "LOCALCLOUD_SALESFORCE_PORT": "28444",
+    "LOCALCLOUD_HIGHTOUCH_PORT": "28002",
+    "LOCALCLOUD_AIRFLOW_PORT": "28080",
+    "LOCALCLOUD_SIGNUPS_PER_HOUR": str(SIGNUPS_PER_HOUR),
+}
+DOC = REPO_ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- ingestion:begin -->", "<!-- ingestion:end -->"
+
+
+def _env() -> dict[str, str]:
+    from dev.localcloud.env import read_env_file
+
+    env = {**os.environ, **BENCH_ENV, "PYTHONPATH": str(REPO_ROOT)}
+    env.update(read_env_file(Path(BENCH_ENV["LOCALCLOUD_HOME"]) / "localcloud.env"))
+    env["AIRFLOW_HOME"] = str(Path(BENCH_ENV["LOCALCLOUD_HOME"]) / "airflow-bench")
+    return env
+
+
+def _localcloud(*args: str) -> None:
+    env = {**os.environ, **BENCH_ENV, "PYTHONPATH": str(REPO_ROOT)}
+    subprocess.run([sys.executable, "-m", "dev.localcloud", *args], env=env, cwd=REPO_ROOT, check=True)
+
+
+def window_for(size: int) -> tuple[datetime, datetime, int]:
+    """The window from START that holds exactly ``size`` events (found with the generator itself)."""
+    from dev.cloud_app.generator import GeneratorConfig, WorkspaceGenerator
+
+    generator = WorkspaceGenerator(GeneratorConfig(signups_per_hour=SIGNUPS_PER_HOUR))
+    hours = size / SIGNUPS_PER_HOUR * 3 + 2  # bucket sizes vary by +-50%: search well past the mean
+    for count, event in enumerate(generator.events(START, START + timedelta(hours=hours)), start=1):
+        if count == size:
+            end = event.created_at + timedelta(milliseconds=1)
+            return START, end, sum(1 for _ in generator.events(START, end))  # ties at the boundary count too
+    raise RuntimeError(f"fewer than {size} events in {hours} hours")
+
+
+def run_case(mode: str, start: datetime, end: datetime) -> dict[str, float]:
+    argv = [sys.executable, "-m", "dev.bench.ingestion_case", "--mode", mode,
+            "--start", start.isoformat(), "--end", end.isoformat()]  # fmt: skip
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, env=_env(), cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"{mode} case failed (status {status}): {output[-2000:]}")
+    result = json.loads(output.strip().splitlines()[-1])
+    return {"records": result["records"], "seconds": time.perf_counter() - started, "rss_mb": usage.ru_maxrss / 1024}
+
+
+def main() -> int:
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
+    _localcloud("up", "--only", "s3,snowflake,cloud-app")
+    rows = []
+    try:
+        for size in sizes:
+            start, end, expected = window_for(size)
+            pipeline = run_case("pipeline", start, end)
+            baseline = run_case("baseline", start, end)
+            if pipeline["records"] != expected or baseline["records"] != expected:
+                raise RuntimeError(f"expected {expected} records, got {pipeline['records']} / {baseline['records']}")
+            rows.append((expected, pipeline, baseline))
+            print(f"{expected:>9} records: pipeline {pipeline['seconds']:.1f}s {pipeline['rss_mb']:.0f} MB, "
+                  f"baseline {baseline['seconds']:.1f}s {baseline['rss_mb']:.0f} MB", flush=True)  # fmt: skip
+    finally:
+        _localcloud("down")
+    write_section(rows)
+    return 0
+
+
+def write_section(rows: list[tuple[int, dict[str, float], dict[str, float]]]) -> None:
+    lines = [
+        BEGIN,
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, Python {platform.python_version()}"
+        ", with `make bench` (`python -m dev.bench.ingestion`). Each case runs in its own process; the emulator, S3"
+        " and Snowflake stand-ins share the same machine.",
+        "",
+        "| Records | Pipeline wall | Pipeline peak RSS | Baseline wall | Baseline peak RSS | Wall ratio | RSS ratio |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for records, p, b in rows:
+        lines.append(
+            f"| {records:,} | {p['seconds']:.1f} s | {p['rss_mb']:.0f} MB | {b['seconds']:.1f} s | {b['rss_mb']:.0f} MB"
+            f" | {p['seconds'] / b['seconds']:.2f}x | {p['rss_mb'] / b['rss_mb']:.2f}x |"
+        )
+    lines.append(END)
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\n## Ingestion: cloud app API -> S3 -> Snowflake\n\n"
+    if BEGIN in text:
+        text = text[: text.index(BEGIN)] + "\n".join(lines) + text[text.index(END) + len(END) :]
+    else:
+        text += "\n".join(lines) + "\n"
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""OAuth 2.0 token endpoint and the public versions list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import secrets
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from dev.salesforce import ids
+from dev.salesforce.schema import API_VERSION
+from dev.salesforce.seed import INTEGRATION_USERNAME
+from dev.salesforce.web import DATA, form_body, store_of
+
+ORG_ID = ids.make_id("00D", 1)
+
+router = APIRouter()
+
+
+def _oauth_error(error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=400)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        key, _, secret = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return key, secret
+
+
+@router.post("/services/oauth2/token")
+def token(request: Request, form: Annotated[dict[str, str], Depends(form_body)]) -> JSONResponse:
+    """Password and client-credentials grants. Unknown query strings are ignored: simple-salesforce reaches
+    a local host by making its ``domain`` end in ``?``, which turns its ``.salesforce.com/...`` into one."""
+    store = store_of(request)
+    rejected: str = request.app.state.rejected_secret
+    grant = form.get("grant_type")
+    if grant == "client_credentials":
+        client_id, client_secret = _basic_credentials(request.headers.get("Authorization", "")) or (
+            form.get("client_id", ""),
+            form.get("client_secret", ""),
+        )
+        username = None
+    elif grant == "password":
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        username, password = form.get("username", ""), form.get("password", "")
+        if not username or not password or password == rejected:
+            return _oauth_error("invalid_grant", "authentication failure")
+    else:
+        return _oauth_error("unsupported_grant_type", "grant type not supported")
+    if not client_id:
+        return _oauth_error("invalid_client_id", "client identifier invalid")
+    if not client_secret or client_secret == rejected:
+        return _oauth_error("invalid_client", "invalid client credentials")
+    user = store.find_unique("User", "Username", username) if username else None
+    if user is not None and not user.fields["IsActive"]:
+        return _oauth_error("invalid_grant", "authentication failure")
+    # Any other username signs in as the integration user: the emulator has no passwords to check.
+    user = user or store.find_unique("User", "Username", INTEGRATION_USERNAME)
+    assert user is not None
+    issued_at = str(int(time.time() * 1000))
+    access_token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(72)}"
+    store.save_token(access_token, user.id, issued_at)
+    instance_url = f"{request.url.scheme}://{request.url.netloc}"
+    identity = f"{instance_url}/id/{ORG_ID}/{user.id}"
+    # Salesforce signs id + issued_at with the client secret, so clients can check the response.
+    digest = hmac.new(client_secret.encode(), (identity + issued_at).encode(), hashlib.sha256).digest()
+    return JSONResponse(
+        {
+            "access_token": access_token,
+            "instance_url": instance_url,
+            "id": identity,
+            "token_type": "Bearer",
+            "issued_at": issued_at,
+            "signature": base64.b64encode(digest).decode(),
+        }
+    )
+
+
+@router.get("/services/data")
+def versions() -> list[dict[str, str]]:
+    """Public, as on Salesforce: clients call it before they have a session."""
+    return [{"label": "Winter '24", "url": DATA, "version": API_VERSION}]

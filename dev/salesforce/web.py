@@ -1,0 +1,86 @@
+"""What the endpoint modules share: the session, request bodies, and lookups that answer 404."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import Depends, Request
+
+from dev.salesforce import ids
+from dev.salesforce.errors import ApiError, json_parser_error, not_found
+from dev.salesforce.schema import API_VERSION, Field, SObjectType, sobject
+from dev.salesforce.store import Record, Store
+
+DATA = f"/services/data/v{API_VERSION}"
+
+
+def store_of(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+async def json_body(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise json_parser_error("No content to map due to end-of-input")
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise json_parser_error(f"Unexpected character: {exc}") from None
+
+
+async def form_body(request: Request) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs((await request.body()).decode(errors="replace")).items()}
+
+
+@dataclass(frozen=True)
+class Session:
+    store: Store
+    user_id: str
+
+
+def session_of(request: Request, version: str) -> Session:
+    """The caller's session: a Bearer token from /services/oauth2/token, on the one API version served."""
+    store = store_of(request)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user_id = store.token_user(token.strip()) if scheme.lower() in {"bearer", "oauth"} else None
+    if user_id is None:
+        raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    if version != f"v{API_VERSION}":
+        raise not_found()
+    return Session(store, user_id)
+
+
+SessionDep = Annotated[Session, Depends(session_of)]
+JsonBody = Annotated[Any, Depends(json_body)]
+
+
+def object_or_404(name: str) -> SObjectType:
+    object_type = sobject(name)
+    if object_type is None:
+        raise not_found()
+    return object_type
+
+
+def external_id_field(object_type: SObjectType, name: str) -> Field:
+    field = object_type.field(name)
+    if field is None or not field.external_id:
+        raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name}")
+    return field
+
+
+def path_id(raw: str) -> str:
+    """An Id from the URL; Salesforce reads any other segment there as an external ID field name."""
+    if ids.normalize(raw) is None:
+        raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {raw}")
+    return raw
+
+
+def saved(record: Record, created: bool | None = None) -> dict[str, Any]:
+    result: dict[str, Any] = {"id": record.id, "success": True, "errors": []}
+    if created is not None:
+        result["created"] = created
+    return result

@@ -1,0 +1,607 @@
+"""The Salesforce emulator against the unmodified clients: Airflow's SalesforceHook (simple-salesforce).
+
+The emulator runs as a child process, the way the local cloud runs it, on its own port
+(``LOCALCLOUD_TEST_SALESFORCE_PORT``, default 18444) and a private state directory. Every assertion is on
+exact values, including the error bodies Salesforce would send. The restart test runs last: it stops and
+starts the process on the same state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import string
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import REPO_ROOT
+
+PORT = int(os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"))
+BASE = f"https://localhost:{PORT}"
+DATA = f"{BASE}/services/data/v59.0"
+# simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; ending the domain with
+# "?" turns the Salesforce suffix into a query string that the emulator ignores.
+DOMAIN = f"localhost:{PORT}/services/oauth2/token?"
+CONNECTIONS = {
+    "AIRFLOW_CONN_SALESFORCE_TEST": {
+        "conn_type": "salesforce",
+        "login": "integration@example.com",
+        "password": "pw",
+        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
+    },
+    "AIRFLOW_CONN_SALESFORCE_CLIENT_CREDENTIALS": {
+        "conn_type": "salesforce",
+        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
+    },
+}
+BATCH_200 = {"Sforce-Query-Options": "batchSize=200"}
+
+
+class Emulator:
+    """The emulator process: started and stopped by process group, as the local cloud does."""
+
+    def __init__(self, home: Path) -> None:
+        self.state_dir = home / "state"
+        self.cert_dir = home / "certs"
+        self.log = home / "salesforce.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def ca_bundle(self) -> str:
+        return str(self.cert_dir / "ca-bundle.pem")
+
+    def start(self) -> None:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", PORT)) != 0, (
+                f"port {PORT} is busy: set LOCALCLOUD_TEST_SALESFORCE_PORT"
+            )
+        argv = [sys.executable, "-m", "dev.salesforce", "--port", str(PORT)]
+        argv += ["--state-dir", str(self.state_dir), "--cert-dir", str(self.cert_dir)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                argv,
+                cwd=REPO_ROOT,
+                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"emulator exited:\n{self.log.read_text()}"
+            try:
+                if requests.get(f"{BASE}/services/data", verify=self.ca_bundle, timeout=2).status_code == 200:
+                    return
+            except (requests.ConnectionError, OSError):
+                pass  # not listening yet, or the certificates are still being written
+            time.sleep(0.2)
+        pytest.fail(f"emulator did not answer within 30s:\n{self.log.read_text()}")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGTERM)
+        return self.process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    server = Emulator(tmp_path_factory.mktemp("salesforce"))
+    server.start()
+    saved = {key: os.environ.get(key) for key in ["REQUESTS_CA_BUNDLE", *CONNECTIONS]}
+    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle  # TLS is verified against the local CA
+    os.environ.update({key: json.dumps(value) for key, value in CONNECTIONS.items()})
+    yield server
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    if server.process and server.process.poll() is None:
+        assert server.stop() == 0
+
+
+def hook_client(conn_id: str = "salesforce_test") -> Any:
+    # Imported late: tests/conftest.py points AIRFLOW_HOME at an isolated directory first.
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    return SalesforceHook(salesforce_conn_id=conn_id).get_conn()
+
+
+@pytest.fixture
+def sf(emulator: Emulator) -> Any:
+    return hook_client()
+
+
+def error_of(raised: pytest.ExceptionInfo[Any]) -> tuple[int, Any]:
+    return raised.value.status, raised.value.content
+
+
+def expected_checksum(id15: str) -> str:
+    """Salesforce's case-safe suffix, written out independently of the emulator's code."""
+    alphabet = string.ascii_uppercase + "012345"
+    return "".join(
+        alphabet[
+            sum(1 << i for i, char in enumerate(id15[block * 5 : block * 5 + 5]) if char in string.ascii_uppercase)
+        ]
+        for block in range(3)
+    )
+
+
+def soql_datetime(stamp: str) -> str:
+    """``2026-11-25T16:42:10.123+0000`` (as returned) -> ``2026-11-25T16:42:10.123Z`` (as SOQL writes it)."""
+    return stamp.replace("+0000", "Z")
+
+
+def collection(sf: Any, path: str, method: str, records: list[dict[str, Any]], all_or_none: bool) -> Any:
+    return sf.restful(path, method=method, json={"allOrNone": all_or_none, "records": records})
+
+
+def leads(tag: str, count: int) -> list[dict[str, Any]]:
+    """Collection records for ``count`` new leads, told apart from other tests' by Workspace_Id__c."""
+    return [
+        {"attributes": {"type": "Lead"}, "LastName": f"Lead {n}", "Company": "Acme", "Workspace_Id__c": tag}
+        for n in range(count)
+    ]
+
+
+def ids_where(sf: Any, object_name: str, condition: str) -> list[str]:
+    return [r["Id"] for r in sf.query_all(f"SELECT Id FROM {object_name} WHERE {condition}")["records"]]
+
+
+# --- connecting ----------------------------------------------------------------------------------------
+
+
+def test_hook_signs_in_with_password_grant(sf: Any) -> None:
+    assert sf.base_url == f"{DATA}/"
+    assert sf.session_id.startswith("00D")
+    me = sf.query("SELECT Id, Alias FROM User WHERE Username = 'integration@example.com'")
+    assert me["totalSize"] == 1
+    assert me["records"][0]["Alias"] == "integ"
+
+
+def test_hook_signs_in_with_client_credentials(emulator: Emulator) -> None:
+    client = hook_client("salesforce_client_credentials")
+    assert client.base_url == f"{DATA}/"
+    assert client.query("SELECT COUNT() FROM User WHERE IsActive = false") == {
+        "totalSize": 2,
+        "done": True,
+        "records": [],
+    }
+
+
+def test_token_endpoint_refuses_the_rejected_password(emulator: Emulator) -> None:
+    from simple_salesforce import Salesforce
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    with pytest.raises(SalesforceAuthenticationFailed) as raised:
+        Salesforce(username="a@example.com", password="wrong", consumer_key="k", consumer_secret="s", domain=DOMAIN)
+    assert (raised.value.code, raised.value.auth_message) == ("invalid_grant", "authentication failure")
+
+
+# --- sObject rows ---------------------------------------------------------------------------------------
+
+
+def test_create_read_update_delete(sf: Any) -> None:
+    created = sf.Lead.create({"LastName": "Lovelace", "Company": "Analytical Engines", "Email": "ada@engines.io"})
+    assert created == {"id": created["id"], "success": True, "errors": []}
+    lead = sf.Lead.get(created["id"])
+    me = sf.query("SELECT Id FROM User WHERE Username = 'integration@example.com'")["records"][0]["Id"]
+    assert (lead["Name"], lead["Status"], lead["OwnerId"], lead["IsDeleted"]) == (
+        "Lovelace",
+        "Open - Not Contacted",
+        me,
+        False,
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000", lead["SystemModstamp"])
+
+    assert sf.Lead.update(created["id"], {"FirstName": "Ada", "Status": "Working - Contacted"}) == 204
+    updated = sf.Lead.get(created["id"])
+    assert (updated["Name"], updated["Status"]) == ("Ada Lovelace", "Working - Contacted")
+    assert updated["SystemModstamp"] > lead["SystemModstamp"]
+
+    assert sf.Lead.delete(created["id"]) == 204
+    from simple_salesforce.exceptions import SalesforceResourceNotFound
+
+    with pytest.raises(SalesforceResourceNotFound) as raised:
+        sf.Lead.get(created["id"])
+    assert error_of(raised) == (404, [{"message": "entity is deleted", "errorCode": "ENTITY_IS_DELETED", "fields": []}])
+    assert ids_where(sf, "Lead", "Email = 'ada@engines.io'") == []
+    deleted = sf.query_all("SELECT Id, IsDeleted FROM Lead WHERE Email = 'ada@engines.io'", include_deleted=True)
+    assert [(r["Id"], r["IsDeleted"]) for r in deleted["records"]] == [(created["id"], True)]
+
+
+def test_upsert_by_external_id_creates_then_updates(sf: Any) -> None:
+    first = sf.Lead.upsert(
+        "Dwh_External_Id__c/lead-upsert-1", {"LastName": "Hopper", "Company": "Navy"}, raw_response=True
+    )
+    second = sf.Lead.upsert("Dwh_External_Id__c/lead-upsert-1", {"Company": "UNIVAC"}, raw_response=True)
+    # Since API v46.0 an update by external id answers 200 with created false (204 was the old answer).
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json() == {"id": first.json()["id"], "success": True, "errors": [], "created": True}
+    assert second.json() == {"id": first.json()["id"], "success": True, "errors": [], "created": False}
+    assert sf.Lead.upsert("Dwh_External_Id__c/lead-upsert-1", {"Title": "Rear Admiral"}) == 200
+    rows = sf.query("SELECT Id, Company, Title FROM Lead WHERE Dwh_External_Id__c = 'LEAD-UPSERT-1'")["records"]
+    assert [(r["Id"], r["Company"], r["Title"]) for r in rows] == [(first.json()["id"], "UNIVAC", "Rear Admiral")]
+    assert sf.Lead.get_by_custom_id("Dwh_External_Id__c", "lead-upsert-1")["Id"] == first.json()["id"]
+
+
+def test_ids_have_key_prefixes_and_case_safe_checksums(sf: Any) -> None:
+    account = sf.Account.create({"Name": "Id Check Ltd"})["id"]
+    made = {
+        "001": account,
+        "003": sf.Contact.create({"LastName": "Id", "AccountId": account})["id"],
+        "00Q": sf.Lead.create({"LastName": "Id", "Company": "Id Check Ltd"})["id"],
+        "006": sf.Opportunity.create({"Name": "Id", "StageName": "Prospecting", "CloseDate": "2026-12-31"})["id"],
+        "00T": sf.Task.create({"Subject": "Id", "WhatId": account})["id"],
+        "005": sf.query("SELECT Id FROM User LIMIT 1")["records"][0]["Id"],
+    }
+    for prefix, record_id in made.items():
+        assert len(record_id) == 18
+        assert record_id[:3] == prefix
+        assert record_id[15:] == expected_checksum(record_id[:15])
+    # A 15-character Id, or an 18-character one in the wrong case, names the same record.
+    assert sf.Account.get(account[:15])["Id"] == account
+    assert sf.Account.get(account.lower())["Id"] == account
+
+
+def test_parent_references_by_external_id(sf: Any) -> None:
+    account = sf.Account.create({"Name": "Parent Co", "Dwh_External_Id__c": "acct-parent-1"})["id"]
+    contact = sf.Contact.create(
+        {
+            "LastName": "Child",
+            "Dwh_External_Id__c": "contact-child-1",
+            "Account": {"Dwh_External_Id__c": "acct-parent-1"},
+        }
+    )["id"]
+    task = sf.Task.create(
+        {
+            "Subject": "Kick-off",
+            "Who": {"attributes": {"type": "Contact"}, "Dwh_External_Id__c": "contact-child-1"},
+            "What": {"attributes": {"type": "Account"}, "Dwh_External_Id__c": "acct-parent-1"},
+        }
+    )["id"]
+    assert sf.Contact.get(contact)["AccountId"] == account
+    assert (sf.Task.get(task)["WhoId"], sf.Task.get(task)["WhatId"]) == (contact, account)
+    row = sf.query(f"SELECT Account.Dwh_External_Id__c, Owner.Alias FROM Contact WHERE Id = '{contact}'")["records"][0]
+    assert row["Account"]["Dwh_External_Id__c"] == "acct-parent-1"
+    assert row["Owner"]["Alias"] == "integ"
+
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Contact.create({"LastName": "Orphan", "Account": {"Dwh_External_Id__c": "acct-123"}})
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "Foreign key external ID: acct-123 not found for field Dwh_External_Id__c in entity Account",
+                "errorCode": "INVALID_FIELD",
+                "fields": [],
+            }
+        ],
+    )
+
+
+def test_seeded_users_and_inactive_owner(sf: Any) -> None:
+    managers = sf.query_all("SELECT Alias, Region__c FROM User WHERE IsActive = true AND Title = 'Account Manager'")
+    regions = sorted(r["Region__c"] for r in managers["records"])
+    assert regions == ["AMER", "AMER", "APAC", "APAC", "EMEA", "EMEA"]
+    queue = sf.query("SELECT Id, Name FROM User WHERE Alias = 'queue'")["records"]
+    assert [r["Name"] for r in queue] == ["Sales Ops Queue"]
+    inactive = ids_where(sf, "User", "IsActive = false ORDER BY Alias")
+    assert len(inactive) == 2
+
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Lead.create({"LastName": "Stranded", "Company": "Nobody", "OwnerId": inactive[0]})
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": f"operation performed with inactive user [{inactive[0][:15]}] as owner of lead",
+                "errorCode": "INACTIVE_OWNER_OR_USER",
+                "fields": ["OwnerId"],
+            }
+        ],
+    )
+    moved = sf.Lead.create({"LastName": "Assigned", "Company": "Somebody", "OwnerId": queue[0]["Id"]})
+    assert sf.Lead.get(moved["id"])["OwnerId"] == queue[0]["Id"]
+
+
+# --- errors, in Salesforce's shape ------------------------------------------------------------------------
+
+
+def test_write_errors(sf: Any) -> None:
+    from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Lead.create({"FirstName": "Nameless"})
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "Required fields are missing: [LastName, Company]",
+                "errorCode": "REQUIRED_FIELD_MISSING",
+                "fields": ["LastName", "Company"],
+            }
+        ],
+    )
+
+    missing_account = "001" + "5g0" + "00000ZZZZ"
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Contact.create({"LastName": "Dangling", "AccountId": missing_account})
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "invalid cross reference id",
+                "errorCode": "INVALID_CROSS_REFERENCE_KEY",
+                "fields": ["AccountId"],
+            }
+        ],
+    )
+
+    first = sf.Account.create({"Name": "Twin A", "Dwh_External_Id__c": "acct-twin"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Account.create({"Name": "Twin B", "Dwh_External_Id__c": "ACCT-TWIN"})
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "duplicate value found: Dwh_External_Id__c duplicates value on record with id: "
+                + first[:15],
+                "errorCode": "DUPLICATE_VALUE",
+                "fields": [],
+            }
+        ],
+    )
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Lead.create({"LastName": "X", "Company": "Y", "Foo": 1})
+    assert error_of(raised) == (
+        400,
+        [{"message": "No such column 'Foo' on sobject of type Lead", "errorCode": "INVALID_FIELD", "fields": []}],
+    )
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Lead.create({"LastName": "X", "Company": "Y", "SystemModstamp": "2026-01-01T00:00:00Z"})
+    assert error_of(raised)[1][0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    assert error_of(raised)[1][0]["fields"] == ["SystemModstamp"]
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.Account.create({"Name": "Counted", "NumberOfEmployees": "many"})
+    assert error_of(raised)[1][0]["errorCode"] == "JSON_PARSER_ERROR"
+
+    with pytest.raises(SalesforceResourceNotFound) as raised:
+        sf.Lead.get("00Q5g0000000ZZZ")
+    assert error_of(raised) == (404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+
+    with pytest.raises(SalesforceResourceNotFound) as raised:
+        sf.Foo.create({"Name": "x"})
+    assert error_of(raised) == (404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+
+
+def test_query_errors(sf: Any) -> None:
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id FRM Lead")
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "\nSELECT Id FRM Lead\n          ^\nERROR at Row:1:Column:11\nunexpected token: 'FRM'",
+                "errorCode": "MALFORMED_QUERY",
+            }
+        ],
+    )
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id FROM Lead WHERE LastName = 'a' AND Company = 'b' OR Email = null")
+    assert error_of(raised)[1][0]["errorCode"] == "MALFORMED_QUERY"  # AND and OR need parentheses
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id, Foo FROM Lead")
+    status, content = error_of(raised)
+    assert (status, content[0]["errorCode"]) == (400, "INVALID_FIELD")
+    assert "No such column 'Foo' on entity 'Lead'" in content[0]["message"]
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id FROM Lead WHERE SystemModstamp > 2026-01-01")
+    assert error_of(raised)[1][0]["message"].endswith(
+        "value of filter criterion for field 'SystemModstamp' must be of type dateTime "
+        "and should not be enclosed in quotes"
+    )
+
+    # The +0000 offset Salesforce writes in results is not a SOQL literal: convert it to Z or +00:00.
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id FROM Lead WHERE SystemModstamp > 2026-11-25T16:42:10.000+0000")
+    assert error_of(raised)[1][0]["errorCode"] == "MALFORMED_QUERY"
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        sf.query("SELECT Id FROM Foo")
+    assert error_of(raised)[1][0]["errorCode"] == "INVALID_TYPE"
+
+
+def test_invalid_session_and_unsupported_version(emulator: Emulator) -> None:
+    from simple_salesforce import Salesforce
+    from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceResourceNotFound
+
+    stranger = Salesforce(instance_url=BASE, session_id="00Dbogus!token")
+    with pytest.raises(SalesforceExpiredSession) as raised:
+        stranger.query("SELECT Id FROM Lead")
+    assert error_of(raised) == (401, [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}])
+    anonymous = requests.get(f"{DATA}/sobjects", timeout=10)
+    assert (anonymous.status_code, anonymous.json()[0]["errorCode"]) == (401, "INVALID_SESSION_ID")
+
+    old = Salesforce(instance_url=BASE, session_id=hook_client().session_id, version="58.0")
+    with pytest.raises(SalesforceResourceNotFound) as raised:
+        old.query("SELECT Id FROM Lead")
+    assert error_of(raised) == (404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}])
+
+
+# --- SOQL paging and incremental filters ----------------------------------------------------------------------
+
+
+def test_query_more_pages_through_every_record_once(sf: Any) -> None:
+    created = []
+    for start in range(0, 450, 200):
+        results = collection(sf, "composite/sobjects", "POST", leads("paging", min(200, 450 - start)), True)
+        created += [r["id"] for r in results]
+    assert len(set(created)) == 450
+
+    everything = sf.query_all("SELECT Id FROM Lead WHERE Workspace_Id__c = 'paging'", headers=BATCH_200)
+    assert everything["totalSize"] == 450
+    assert [r["Id"] for r in everything["records"]] == created  # without ORDER BY: creation order
+
+    pages = [sf.query("SELECT Id, LastName FROM Lead WHERE Workspace_Id__c = 'paging'", headers=BATCH_200)]
+    while not pages[-1]["done"]:
+        pages.append(sf.query_more(pages[-1]["nextRecordsUrl"], identifier_is_url=True, headers=BATCH_200))
+    assert [(p["totalSize"], len(p["records"]), p["done"]) for p in pages] == [
+        (450, 200, False),
+        (450, 200, False),
+        (450, 50, True),
+    ]
+    assert re.fullmatch(r"/services/data/v59\.0/query/01g\w{15}-200", pages[0]["nextRecordsUrl"])
+    assert pages[1]["nextRecordsUrl"].endswith("-400")
+    assert "nextRecordsUrl" not in pages[2]
+    assert [r["Id"] for p in pages for r in p["records"]] == created
+
+    unbatched = sf.query("SELECT Id FROM Lead WHERE Workspace_Id__c = 'paging'")
+    assert (unbatched["done"], len(unbatched["records"])) == (True, 450)
+
+
+def test_systemmodstamp_filter_returns_exactly_the_later_changes(sf: Any) -> None:
+    before = [r["id"] for r in collection(sf, "composite/sobjects", "POST", leads("stamp", 3), True)]
+    rows = sf.query("SELECT SystemModstamp FROM Lead WHERE Workspace_Id__c = 'stamp' ORDER BY SystemModstamp DESC")
+    watermark = rows["records"][0]["SystemModstamp"]
+    time.sleep(0.01)  # SystemModstamp has millisecond precision
+    after = [r["id"] for r in collection(sf, "composite/sobjects", "POST", leads("stamp", 2), True)]
+    assert sf.Lead.update(before[0], {"Title": "Touched"}) == 204
+
+    changed = ids_where(sf, "Lead", f"Workspace_Id__c = 'stamp' AND SystemModstamp > {soql_datetime(watermark)}")
+    assert sorted(changed) == sorted([before[0], *after])
+    # The same instant written with a +01:00 offset selects the same records.
+    moment = datetime.strptime(watermark, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC) + timedelta(hours=1)
+    shifted = moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+01:00"
+    assert sorted(ids_where(sf, "Lead", f"Workspace_Id__c = 'stamp' AND SystemModstamp > {shifted}")) == sorted(changed)
+    assert ids_where(sf, "Lead", f"Workspace_Id__c = 'stamp' AND SystemModstamp <= {soql_datetime(watermark)}") == [
+        before[1],
+        before[2],
+    ]
+
+
+# --- sObject collections --------------------------------------------------------------------------------------
+
+
+def test_collection_upsert_with_a_bad_row_keeps_the_good_ones(sf: Any) -> None:
+    rows = [
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": "coll-1", "LastName": "One", "Company": "C"},
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": "coll-2", "LastName": "Two"},  # no Company
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": "coll-3", "LastName": "Three", "Company": "C"},
+    ]
+    results = collection(sf, "composite/sobjects/Lead/Dwh_External_Id__c", "PATCH", rows, False)
+    assert results == [
+        {"id": results[0]["id"], "success": True, "errors": [], "created": True},
+        {
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "REQUIRED_FIELD_MISSING",
+                    "message": "Required fields are missing: [Company]",
+                    "fields": ["Company"],
+                }
+            ],
+        },
+        {"id": results[2]["id"], "success": True, "errors": [], "created": True},
+    ]
+    assert sorted(ids_where(sf, "Lead", "Dwh_External_Id__c LIKE 'coll-%'")) == sorted(
+        [results[0]["id"], results[2]["id"]]
+    )
+
+    rows[1]["Company"] = "C"
+    again = collection(sf, "composite/sobjects/Lead/Dwh_External_Id__c", "PATCH", rows, False)
+    assert [(r["success"], r["created"]) for r in again] == [(True, False), (True, True), (True, False)]
+    assert (again[0]["id"], again[2]["id"]) == (results[0]["id"], results[2]["id"])
+
+
+def test_collection_all_or_none_writes_nothing_when_a_row_fails(sf: Any) -> None:
+    rows = [
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": "aon-1", "LastName": "One", "Company": "C"},
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": "aon-2", "LastName": "Two", "Email": "not-an-email"},
+    ]
+    results = collection(sf, "composite/sobjects/Lead/Dwh_External_Id__c", "PATCH", rows, True)
+    rolled_back = "Record rolled back because not all records were valid and the request was using AllOrNone header"
+    assert results == [
+        {
+            "success": False,
+            "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": rolled_back, "fields": []}],
+        },
+        {
+            "success": False,
+            "errors": [
+                {
+                    "statusCode": "INVALID_EMAIL_ADDRESS",
+                    "message": "Email: invalid email address: not-an-email",
+                    "fields": ["Email"],
+                }
+            ],
+        },
+    ]
+    assert ids_where(sf, "Lead", "Dwh_External_Id__c IN ('aon-1', 'aon-2')") == []
+
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:
+        collection(sf, "composite/sobjects", "POST", leads("too-many", 201), False)
+    assert error_of(raised) == (
+        400,
+        [
+            {
+                "message": "record limit reached. cannot submit more than 200 records into this call",
+                "errorCode": "EXCEEDED_ID_LIMIT",
+            }
+        ],
+    )
+
+
+def test_collection_update_and_delete(sf: Any) -> None:
+    made = [r["id"] for r in collection(sf, "composite/sobjects", "POST", leads("coll-ud", 2), False)]
+    updates = [{"attributes": {"type": "Lead"}, "id": i, "Title": "Updated"} for i in made]
+    assert collection(sf, "composite/sobjects", "PATCH", updates, False) == [
+        {"id": i, "success": True, "errors": []} for i in made
+    ]
+    assert {r["Title"] for r in sf.query("SELECT Title FROM Lead WHERE Workspace_Id__c = 'coll-ud'")["records"]} == {
+        "Updated"
+    }
+    deleted = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join(made), "allOrNone": "false"})
+    assert deleted == [{"id": i, "success": True, "errors": []} for i in made]
+    assert ids_where(sf, "Lead", "Workspace_Id__c = 'coll-ud'") == []
+
+
+# --- persistence (last: restarts the emulator) ----------------------------------------------------------------
+
+
+def test_state_survives_a_restart(emulator: Emulator, sf: Any) -> None:
+    from simple_salesforce import Salesforce
+
+    record = sf.Account.create({"Name": "Durable Inc", "Dwh_External_Id__c": "acct-durable"})["id"]
+    token = sf.session_id
+    assert emulator.stop() == 0  # SIGTERM to the process group: a clean exit
+    emulator.start()
+
+    same_session = Salesforce(instance_url=BASE, session_id=token)
+    assert same_session.Account.get(record)["Dwh_External_Id__c"] == "acct-durable"
+    after = same_session.Account.create({"Name": "After Restart"})["id"]
+    assert after[:15] > record[:15]  # the Id counter carried on
