@@ -1,7 +1,7 @@
 """The Salesforce emulator against the unmodified clients: Airflow's SalesforceHook (simple-salesforce).
 
 The emulator runs as a child process, the way the local cloud runs it, on its own port
-(``LOCALCLOUD_TEST_SALESFORCE_PORT``, default 18444) and a private state directory. Every assertion is on
+(``LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT``, default 18445) and a private state directory. Every assertion is on
 exact values, including the error bodies Salesforce would send. The restart test runs last: it stops and
 starts the process on the same state directory.
 """
@@ -27,7 +27,7 @@ import requests
 
 from tests.conftest import REPO_ROOT
 
-PORT = int(os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"))
+PORT = int(os.environ.get("LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT", "18445"))
 BASE = f"https://localhost:{PORT}"
 DATA = f"{BASE}/services/data/v59.0"
 # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; ending the domain with
@@ -64,7 +64,7 @@ class Emulator:
     def start(self) -> None:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", PORT)) != 0, (
-                f"port {PORT} is busy: set LOCALCLOUD_TEST_SALESFORCE_PORT"
+                f"port {PORT} is busy: set LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT"
             )
         argv = [sys.executable, "-m", "dev.salesforce", "--port", str(PORT)]
         argv += ["--state-dir", str(self.state_dir), "--cert-dir", str(self.cert_dir)]
