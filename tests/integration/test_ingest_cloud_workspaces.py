@@ -3,8 +3,6 @@ and the DAG itself (`airflow dags test`) with re-runs, a backfill and faults swi
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -16,8 +14,7 @@ from dev.cloud_app.app import visible_events
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.cloud_app.client import RetryableResponse, RetryPolicy, SourceApiError, WorkspaceEventsClient
 from include.connections import CLOUD_APP_API
-from tests.conftest import REPO_ROOT, TEST_STATE
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, source_config
+from tests.integration.conftest import TEST_PORTS, dags_test, source_config
 
 BASE = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
 AUTH = {"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}
@@ -93,29 +90,6 @@ def test_client_does_not_retry_a_bad_token(source) -> None:
 
 
 # --- the DAG, run by `airflow dags test` ---------------------------------------------------------------
-
-DAG_HOME = TEST_STATE / "airflow-dagtest"
-
-
-@pytest.fixture(scope="module")
-def dag_env(emulators):
-    from dev.localcloud.env import read_env_file
-
-    env = {**cloud_env(), **read_env_file(CLOUD_HOME / "localcloud.env")}
-    env.update(AIRFLOW_HOME=str(DAG_HOME), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    env.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)
-    DAG_HOME.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    return env
-
-
-def dags_test(env: dict[str, str], dag_id: str, logical_date: datetime) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat()],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert "state=success" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
-    return result
 
 
 def _warehouse():
