@@ -31,8 +31,8 @@ def test_status_reports_every_service_healthy(airflow_running) -> None:
     status = localcloud("status")
     assert status.returncode == 0, status.stdout
     names = [line.split()[0] for line in status.stdout.splitlines() if line.endswith("healthy")]
-    assert names == ["s3", "snowflake", "airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
-                     "airflow-triggerer"]  # fmt: skip
+    assert names == ["s3", "snowflake", "cloud-app", "salesforce", "hightouch", "airflow-api-server",
+                     "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]  # fmt: skip
 
 
 def test_demo_runs_the_smoke_dag_through_the_scheduler(airflow_running) -> None:
