@@ -13,6 +13,7 @@ import io
 import json
 import sys
 import time
+import uuid
 from datetime import datetime
 
 PAGE = 1000
@@ -49,7 +50,8 @@ def baseline(start: datetime, end: datetime) -> int:
         "s3", endpoint_url=s3_conn["extra"]["endpoint_url"], aws_access_key_id=s3_conn["login"],
         aws_secret_access_key=s3_conn["password"], region_name="us-east-1",
     )  # fmt: skip
-    bucket, prefix = os.environ.get("LANDING_BUCKET", "landing"), f"bench_baseline/{start:%Y%m%dT%H%M%S}/"
+    # A prefix of its own per run: COPY reads every file under it, so old parts must never be there.
+    bucket, prefix = os.environ.get("LANDING_BUCKET", "landing"), f"bench_baseline/{uuid.uuid4().hex}/"
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {api_conn['password']}"
     params = {"created_after": start.isoformat(), "created_before": end.isoformat(), "limit": PAGE}
@@ -79,12 +81,25 @@ def baseline(start: datetime, end: datetime) -> int:
         account=extra["account"], user=sf_conn["login"], password=sf_conn["password"], host=extra["host"],
         port=extra["port"], database="RAW", network_timeout=600,
     ) as conn:  # fmt: skip
-        conn.cursor().execute("CREATE TABLE IF NOT EXISTS RAW.CLOUD_APP.BENCH_BASELINE (RECORD VARIANT)")
+        # A fresh table per run, as the pipeline replaces its interval: both load into the same amount of data.
+        conn.cursor().execute("CREATE OR REPLACE TABLE RAW.CLOUD_APP.BENCH_BASELINE (RECORD VARIANT)")
         conn.cursor().execute(
             f"COPY INTO RAW.CLOUD_APP.BENCH_BASELINE FROM @RAW.LANDING.LANDING_STAGE/{prefix} "
-            "FILE_FORMAT = (FORMAT_NAME = 'RAW.LANDING.NDJSON_GZ') FORCE = TRUE"
+            "FILE_FORMAT = (FORMAT_NAME = 'RAW.LANDING.NDJSON_GZ')"
         )
+        loaded = conn.cursor().execute("SELECT COUNT(*) FROM RAW.CLOUD_APP.BENCH_BASELINE").fetchone()
+    if loaded is None or loaded[0] != count:
+        raise RuntimeError(f"baseline loaded {loaded} rows for {count} records")
     return count
+
+
+def peak_rss_kb() -> int:
+    """This program's peak RSS since exec (VmHWM). Not ru_maxrss, which keeps the forking parent's size."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> int:
@@ -95,7 +110,8 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     records = (pipeline if args.mode == "pipeline" else baseline)(args.start, args.end)
-    print(json.dumps({"mode": args.mode, "records": records, "seconds": time.perf_counter() - started}))
+    seconds = time.perf_counter() - started
+    print(json.dumps({"mode": args.mode, "records": records, "seconds": seconds, "peak_rss_kb": peak_rss_kb()}))
     return 0
 
 

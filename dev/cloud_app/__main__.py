@@ -7,10 +7,9 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import uvicorn
-
 from dev.cloud_app.app import create_app
 from dev.cloud_app.generator import GeneratorConfig
+from dev.localcloud.serve import serve
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 
 
@@ -35,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         known_people_ratio=args.known_people_ratio,
     )
     app = create_app(config, args.state_dir, args.token)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    serve(app, args.host, args.port)
     return 0
 
 

@@ -7,12 +7,11 @@ import logging
 import os
 from pathlib import Path
 
-import uvicorn
-
 from dev.hightouch.app import create_app
 from dev.hightouch.destination import SalesforceDestination
 from dev.hightouch.runner import SyncRunner, WarehouseConfig
 from dev.hightouch.store import Store
+from dev.localcloud.serve import serve
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import SYNCS_FILE, load_syncs
 
@@ -39,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         WarehouseConfig(host="localhost", port=args.snowflake_port),
         lambda: SalesforceDestination(args.salesforce_url, args.salesforce_client_id, args.salesforce_client_secret),
     )
-    uvicorn.run(create_app(catalogue, store, runner, args.token), host=args.host, port=args.port, log_level="warning")
+    serve(create_app(catalogue, store, runner, args.token), args.host, args.port)
     return 0
 
 

@@ -13,21 +13,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import fakesnow.server
 import snowflake.connector.errors
-import uvicorn
 from fakesnow import info_schema, macros
 from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import GLOBAL_DATABASE_NAME, FakeSnow
 from fakesnow.transforms import show
 
 from dev.localcloud.certs import SERVER_CERT, ensure_certificates
+from dev.localcloud.serve import serve
 
 log = logging.getLogger("localcloud.snowflake")
 
@@ -86,16 +84,6 @@ def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwa
         raise snowflake.connector.errors.ProgrammingError(msg=message, errno=100069, sqlstate="22000") from exc
 
 
-class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after shutdown, killing us before the checkpoint: just stop instead."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, self.handle_exit)
-        yield
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -110,15 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     instance = PersistentFakeSnow(args.data_dir.resolve())
     FakeSnowflakeCursor.execute = _execute_failing_like_snowflake  # type: ignore[method-assign]
     fakesnow.server.shared_fs = instance  # login_request reads this module global per session
-    config = uvicorn.Config(
-        fakesnow.server.app,
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        ssl_certfile=str(args.cert_dir / SERVER_CERT),
-    )
     try:
-        _Server(config).run()  # returns on SIGTERM/SIGINT after a graceful shutdown
+        serve(fakesnow.server.app, args.host, args.port, args.cert_dir / SERVER_CERT)
     finally:
         instance.close()
         log.info("snowflake stand-in stopped; data checkpointed in %s", args.data_dir)
