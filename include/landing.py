@@ -65,6 +65,7 @@ class PartWriter:
 
 
 def clear_prefix(hook: S3Hook, bucket: str, prefix: str) -> int:
+    """Delete every object under ``prefix`` (a re-run with fewer parts must leave no stale ones)."""
     keys = hook.list_keys(bucket_name=bucket, prefix=prefix) or []
     if keys:
         hook.delete_objects(bucket=bucket, keys=keys)
