@@ -1,0 +1,29 @@
+with source as (
+    select record from {{ source('salesforce', 'accounts') }}
+),
+
+versions as (
+    select
+        record:payload:Id::varchar as account_id,
+        record:payload:Name::varchar as account_name,
+        record:payload:Website::varchar as website,
+        record:payload:Type::varchar as account_type,
+        record:payload:Industry::varchar as industry,
+        record:payload:OwnerId::varchar as owner_id,
+        record:payload:BillingCountry::varchar as billing_country,
+        record:payload:NumberOfEmployees::integer as number_of_employees,
+        record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
+        coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,
+        record:payload:CreatedDate::timestamp_tz as created_at,
+        record:payload:SystemModstamp::varchar as system_modstamp
+    from source
+),
+
+latest as (
+    select * from versions
+    qualify row_number() over (partition by account_id order by system_modstamp desc) = 1
+)
+
+-- Filter after picking the latest version: a deletion must not resurrect an older version.
+select * from latest
+where not is_deleted

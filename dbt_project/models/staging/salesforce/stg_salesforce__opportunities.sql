@@ -1,0 +1,30 @@
+with source as (
+    select record from {{ source('salesforce', 'opportunities') }}
+),
+
+versions as (
+    select
+        record:payload:Id::varchar as opportunity_id,
+        record:payload:Name::varchar as opportunity_name,
+        record:payload:StageName::varchar as stage_name,
+        record:payload:CloseDate::date as close_date,
+        record:payload:Amount::number(18, 2) as amount,
+        record:payload:AccountId::varchar as account_id,
+        record:payload:OwnerId::varchar as owner_id,
+        record:payload:Type::varchar as opportunity_type,
+        record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
+        record:payload:Workspace_Id__c::varchar as workspace_id,
+        coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,
+        record:payload:CreatedDate::timestamp_tz as created_at,
+        record:payload:SystemModstamp::varchar as system_modstamp
+    from source
+),
+
+latest as (
+    select * from versions
+    qualify row_number() over (partition by opportunity_id order by system_modstamp desc) = 1
+)
+
+-- Filter after picking the latest version: a deletion must not resurrect an older version.
+select * from latest
+where not is_deleted

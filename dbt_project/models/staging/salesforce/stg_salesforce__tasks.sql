@@ -1,0 +1,29 @@
+with source as (
+    select record from {{ source('salesforce', 'tasks') }}
+),
+
+versions as (
+    select
+        record:payload:Id::varchar as task_id,
+        record:payload:Subject::varchar as subject,
+        record:payload:Status::varchar as task_status,
+        record:payload:Priority::varchar as priority,
+        record:payload:ActivityDate::date as activity_date,
+        record:payload:WhoId::varchar as who_id,
+        record:payload:WhatId::varchar as what_id,
+        record:payload:OwnerId::varchar as owner_id,
+        record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
+        coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,
+        record:payload:CreatedDate::timestamp_tz as created_at,
+        record:payload:SystemModstamp::varchar as system_modstamp
+    from source
+),
+
+latest as (
+    select * from versions
+    qualify row_number() over (partition by task_id order by system_modstamp desc) = 1
+)
+
+-- Filter after picking the latest version: a deletion must not resurrect an older version.
+select * from latest
+where not is_deleted

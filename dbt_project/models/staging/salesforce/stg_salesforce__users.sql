@@ -1,0 +1,23 @@
+with source as (
+    select record from {{ source('salesforce', 'users') }}
+),
+
+versions as (
+    select
+        record:payload:Id::varchar as user_id,
+        record:payload:Username::varchar as username,
+        record:payload:Email::varchar as email,
+        record:payload:FirstName::varchar as first_name,
+        record:payload:LastName::varchar as last_name,
+        record:payload:Alias::varchar as alias,
+        record:payload:IsActive::boolean as is_active,
+        record:payload:Region__c::varchar as sales_region,
+        record:payload:Title::varchar as title,
+        record:payload:CreatedDate::timestamp_tz as created_at,
+        record:payload:SystemModstamp::varchar as system_modstamp
+    from source
+)
+
+select *
+from versions
+qualify row_number() over (partition by user_id order by system_modstamp desc) = 1
