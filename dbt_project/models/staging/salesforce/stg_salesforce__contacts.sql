@@ -20,11 +20,4 @@ versions as (
     from source
 ),
 
-latest as (
-    select * from versions
-    qualify row_number() over (partition by contact_id order by system_modstamp desc) = 1
-)
-
--- Filter after picking the latest version: a deletion must not resurrect an older version.
-select * from latest
-where not is_deleted
+{{ latest_salesforce_version('versions', 'contact_id') }}

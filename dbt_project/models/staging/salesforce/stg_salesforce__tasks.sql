@@ -19,11 +19,4 @@ versions as (
     from source
 ),
 
-latest as (
-    select * from versions
-    qualify row_number() over (partition by task_id order by system_modstamp desc) = 1
-)
-
--- Filter after picking the latest version: a deletion must not resurrect an older version.
-select * from latest
-where not is_deleted
+{{ latest_salesforce_version('versions', 'task_id') }}

@@ -16,8 +16,6 @@ versions as (
         record:payload:CreatedDate::timestamp_tz as created_at,
         record:payload:SystemModstamp::varchar as system_modstamp
     from source
-)
+),
 
-select *
-from versions
-qualify row_number() over (partition by user_id order by system_modstamp desc) = 1
+{{ latest_salesforce_version('versions', 'user_id', has_is_deleted=false) }}
