@@ -20,6 +20,7 @@ $(VPY):
 
 # Reinstall only when a requirements or lock file changed: setup is idempotent and fast when current.
 $(STAMP): $(VPY) requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
+	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
 	$(VENV)/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dev.hightouch.app import create_app
 from dev.hightouch.destination import SalesforceDestination
-from dev.hightouch.runner import SyncRunner, WarehouseConfig
+from dev.hightouch.runner import SyncRunner
 from dev.hightouch.store import Store
 from dev.localcloud.serve import serve
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = SyncRunner(
         catalogue,
         store,
-        WarehouseConfig(host="localhost", port=args.snowflake_port),
+        args.snowflake_port,
         lambda: SalesforceDestination(args.salesforce_url, args.salesforce_client_id, args.salesforce_client_secret),
     )
     serve(create_app(catalogue, store, runner, args.token), args.host, args.port)

@@ -11,11 +11,11 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from dev.hightouch.destination import DestinationUnavailable, SalesforceDestination
 from dev.hightouch.store import Store
+from dev.localcloud.warehouse import connect
 from include.hightouch.syncs import Sync, SyncCatalogue
 
 log = logging.getLogger("localcloud.hightouch")
@@ -55,36 +55,16 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class WarehouseConfig:
-    host: str
-    port: int
-    account: str = "localcloud"
-    user: str = "hightouch"
-    password: str = "hightouch"  # noqa: S105 - the local stand-in accepts any password
-
-
 class ModelQueryError(RuntimeError):
     pass
 
 
-def query_model(warehouse: WarehouseConfig, sync: Sync) -> list[dict[str, Any]]:
+def query_model(snowflake_port: int, sync: Sync) -> list[dict[str, Any]]:
     """Read the columns the sync maps from its model table (as Hightouch's table-selector models do)."""
-    import snowflake.connector
-
     columns = sorted(sync.columns)
     sql = f"SELECT {', '.join(columns)} FROM {sync.model}"
     try:
-        with snowflake.connector.connect(
-            account=warehouse.account,
-            user=warehouse.user,
-            password=warehouse.password,
-            host=warehouse.host,
-            port=warehouse.port,
-            login_timeout=15,
-            network_timeout=120,
-            session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-        ) as conn:
+        with connect(snowflake_port, "hightouch", login_timeout=15, network_timeout=120) as conn:
             cursor = conn.cursor()
             cursor.execute(sql)
             names = [c[0].upper() for c in cursor.description]
@@ -111,12 +91,12 @@ class SyncRunner:
         self,
         catalogue: SyncCatalogue,
         store: Store,
-        warehouse: WarehouseConfig,
+        snowflake_port: int,
         destination: Callable[[], SalesforceDestination],
     ) -> None:
         self.catalogue = catalogue
         self.store = store
-        self.warehouse = warehouse
+        self.snowflake_port = snowflake_port
         self.destination = destination
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         for run in store.unfinished_runs():  # the emulator restarted mid-run, as a Hightouch worker can
@@ -144,7 +124,7 @@ class SyncRunner:
         run.update(status="querying", startedAt=now_iso())
         store.save_run(run)
         try:
-            rows = query_model(self.warehouse, sync)
+            rows = query_model(self.snowflake_port, sync)
         except ModelQueryError as exc:
             run.update(status="failed", error=str(exc), finishedAt=now_iso())
             store.save_run(run)

@@ -62,19 +62,10 @@ def _s3_health(settings: CloudSettings) -> Callable[[], str | None]:
 
 def _snowflake_health(settings: CloudSettings) -> Callable[[], str | None]:
     def check() -> str | None:
-        import snowflake.connector
+        from dev.localcloud.warehouse import connect
 
         try:
-            with snowflake.connector.connect(
-                account="localcloud",
-                user="healthcheck",
-                password="healthcheck",  # noqa: S106 - the stand-in accepts any credentials
-                host="localhost",
-                port=settings.snowflake_port,
-                login_timeout=5,
-                network_timeout=5,
-                session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
-            ) as conn:
+            with connect(settings.snowflake_port, "healthcheck", login_timeout=5, network_timeout=5) as conn:
                 conn.cursor().execute("SELECT 1").fetchone()
         except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported verbatim
             return f"Snowflake stand-in on https://localhost:{settings.snowflake_port} not answering: {exc}"

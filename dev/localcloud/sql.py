@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-import snowflake.connector
+import snowflake.connector.errors
 
 from dev.localcloud.services import trust_local_ca
 from dev.localcloud.settings import load_settings
+from dev.localcloud.warehouse import connect
 
 
 def main(argv: list[str]) -> int:
@@ -16,15 +17,15 @@ def main(argv: list[str]) -> int:
         return 2
     settings = load_settings()
     trust_local_ca(settings)
-    with snowflake.connector.connect(
-        account="localcloud",
-        user="localcloud",
-        password="localcloud",  # noqa: S106 - the stand-in accepts any credentials
-        host="localhost",
-        port=settings.snowflake_port,
-        login_timeout=10,
-        network_timeout=60,
-    ) as conn:
+    try:
+        conn = connect(settings.snowflake_port, "localcloud", database="RAW", login_timeout=5)
+    except snowflake.connector.errors.OperationalError as exc:
+        print(
+            f"cannot reach the local warehouse on port {settings.snowflake_port} (is it up? `make up`): {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    with conn:
         cursor = conn.cursor().execute(argv[0])
         assert cursor is not None
         print("\t".join(c[0] for c in cursor.description))
