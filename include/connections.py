@@ -19,6 +19,8 @@ CLOUD_APP_API: Final = "cloud_app_api"
 SALESFORCE: Final = "salesforce_crm"
 #: Reverse ETL (``http`` connection as airflow-provider-hightouch expects; token in the password).
 HIGHTOUCH: Final = "hightouch_default"
+#: Optional Slack incoming webhook for alerts (``http`` connection, see README); not in ALL: alerts work without it.
+SLACK_ALERTS: Final = "slack_alerts"
 
 ALL: Final = (LANDING_S3, SNOWFLAKE, CLOUD_APP_API, SALESFORCE, HIGHTOUCH)
 

@@ -1,7 +1,8 @@
 """Hightouch REST API v1 subset, exactly as airflow-provider-hightouch 5.0.0 calls it, plus listing syncs.
 
 - ``POST /api/v1/syncs/trigger`` (form or JSON: ``syncId`` | ``syncSlug``, optional ``fullResync``) -> ``{"id"}``
-- ``GET /api/v1/syncs[?slug=]``, ``GET /api/v1/syncs/{id}``, ``GET /api/v1/syncs/{id}/runs[?runId=&limit=]``
+- ``GET /api/v1/syncs[?slug=&limit=&offset=]``, ``GET /api/v1/syncs/{id}``,
+  ``GET /api/v1/syncs/{id}/runs[?runId=&limit=]``
 - ``GET /api/v1/syncs/{id}/runs/{runId}/errors``: per-row errors kept for a run (emulator extra)
 """
 
@@ -86,9 +87,14 @@ def create_app(catalogue: SyncCatalogue, store: Store, runner: SyncRunner, token
         return {"id": run["id"], "message": "Sync triggered"}
 
     @app.get("/api/v1/syncs", dependencies=[Depends(authorize)])
-    def list_syncs(slug: str | None = None) -> dict[str, Any]:
+    def list_syncs(
+        slug: str | None = None,
+        limit: Annotated[int, Query(ge=1)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
         syncs = [s for s in catalogue.syncs if slug is None or s.slug == slug]
-        return {"data": [_sync_body(s, store) for s in syncs], "hasMore": False}
+        page = syncs[offset : offset + limit]
+        return {"data": [_sync_body(s, store) for s in page], "hasMore": offset + limit < len(syncs)}
 
     @app.get("/api/v1/syncs/{sync_id}", dependencies=[Depends(authorize)])
     def get_sync(sync_id: str) -> dict[str, Any]:

@@ -63,5 +63,5 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
-    # 9 staging models and 28 data tests, on the cloud app and Salesforce raw tables and the smoke events.
-    assert "PASS=37 WARN=0 ERROR=0 SKIP=0" in result.stdout
+    # 4 seeds, 8 staging, 4 intermediate and 6 mart models (contracts enforced) and 133 data tests.
+    assert "PASS=155 WARN=0 ERROR=0 SKIP=0" in result.stdout

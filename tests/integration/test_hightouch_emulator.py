@@ -4,44 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import time
 import uuid
 
 import pytest
 import requests
 
-from dev.localcloud.process import PidFile, spawn, stop_group
+from dev.localcloud.process import PidFile, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.connections import SALESFORCE
-from tests.conftest import REPO_ROOT
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS
+from tests.integration.conftest import CLOUD_HOME
+from tests.integration.hightouch_fixtures import AUTH, BASE, CONN_ID, PORT
+from tests.integration.hightouch_fixtures import start_emulator as _start
 
-PORT = int(os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_SCENARIO_PORT", "18003"))
-BASE = f"http://127.0.0.1:{PORT}/api/v1"
-AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
-CONN_ID = "hightouch_test"
 RUN = uuid.uuid4().hex[:6]  # external ids unique to this test session: Salesforce state persists
-
-
-def _start(state_dir) -> int:
-    argv = [
-        sys.executable, "-m", "dev.hightouch", "--port", str(PORT), "--state-dir", str(state_dir),
-        "--syncs", str(REPO_ROOT / "tests" / "fixtures" / "hightouch_test_syncs.yaml"),
-        "--snowflake-port", TEST_PORTS["LOCALCLOUD_SNOWFLAKE_PORT"],
-        "--salesforce-url", f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}",
-    ]  # fmt: skip
-    pid = spawn(argv, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, log_path=state_dir / "hightouch.log",
-                cwd=REPO_ROOT)  # fmt: skip
-    PidFile(state_dir / "hightouch.pid").write(pid)
-    for _ in range(100):
-        try:
-            if requests.get(f"{BASE}/health", timeout=1).status_code == 200:
-                return pid
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    stop_group(pid)
-    raise RuntimeError(f"Hightouch emulator did not start; see {state_dir / 'hightouch.log'}")
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ typed as (
         record:payload:owner:first_name::varchar as owner_first_name,
         record:payload:owner:last_name::varchar as owner_last_name,
         nullif(trim(record:payload:owner:company_name::varchar), '') as owner_company_name,
-        record:interval_start::varchar as loaded_interval_start
+        record:interval_start::timestamp_tz as loaded_interval_start
     from source
 )
 

@@ -1,0 +1,140 @@
+-- One row per customer to act on: a company (business email domain) or, for personal emails, the person.
+-- Each gets the Salesforce account it matches (companies only), its owner and how the owner was chosen:
+-- the account's owner, else the matched lead's owner when active, else the regional roster (round robin
+-- in the order customers first landed, so earlier assignments never move), else the default owner.
+with people as (
+    select * from {{ ref('int_signup_people') }}
+),
+
+account_domains as (
+    select * from {{ ref('int_salesforce__account_domains') }}
+),
+
+users as (
+    select * from {{ ref('stg_salesforce__users') }}
+),
+
+roster as (
+    select
+        roster_seed.sales_region,
+        users.user_id,
+        row_number() over (
+            partition by roster_seed.sales_region order by roster_seed.rotation_position, users.user_id
+        ) - 1 as rotation_slot,
+        count(*) over (partition by roster_seed.sales_region) as rotation_size
+    from {{ ref('account_manager_roster') }} as roster_seed
+    inner join users on lower(roster_seed.username) = lower(users.username)
+    where users.is_active
+),
+
+-- Always one row: the default owner's Id, or null when that user is missing or inactive.
+default_owner as (
+    select max(user_id) as user_id from users
+    where lower(username) = lower('{{ var("default_owner_username") }}') and is_active
+),
+
+customers as (
+    select
+        customer_key,
+        is_personal_email,
+        case when not is_personal_email then customer_key end as company_domain,
+        min(first_loaded_interval_start) as first_loaded_interval_start,
+        min(first_signup_at) as first_signup_at,
+        count(*) as people_count
+    from people
+    group by 1, 2
+),
+
+-- The person whose signup opened the customer: names the account and receives the outreach.
+primary_people as (
+    select * from people
+    qualify row_number() over (partition by customer_key order by first_signup_at, email) = 1
+),
+
+-- The first signup (in landing order) whose lead is owned by an active user.
+lead_owners as (
+    select
+        customer_key,
+        lead_owner_id
+    from people
+    where lead_owner_is_active
+    qualify row_number() over (
+        partition by customer_key order by first_loaded_interval_start, first_signup_at, email
+    ) = 1
+),
+
+-- Accounts not created by this pipeline, by domain; ours carry 'acct-' || md5(domain) as external id.
+matched_accounts as (
+    select
+        account_domains.company_domain,
+        account_domains.account_id,
+        account_domains.dwh_external_id,
+        case when users.is_active then account_domains.owner_id end as active_owner_id
+    from account_domains
+    left join users on account_domains.owner_id = users.user_id
+    where
+        account_domains.company_domain is not null
+        and coalesce(account_domains.dwh_external_id, '') != 'acct-' || md5(account_domains.company_domain)
+    qualify row_number() over (
+        partition by account_domains.company_domain
+        order by account_domains.dwh_external_id is null, account_domains.created_at, account_domains.account_id
+    ) = 1
+),
+
+routed as (
+    select
+        customers.*,
+        primary_people.email as primary_email,
+        primary_people.first_name as primary_first_name,
+        primary_people.last_name as primary_last_name,
+        primary_people.company_name,
+        primary_people.primary_workspace_id,
+        primary_people.primary_workspace_name,
+        primary_people.plan,
+        primary_people.seats,
+        primary_people.sales_region,
+        primary_people.contact_external_id as primary_contact_external_id,
+        primary_people.existing_contact_id as primary_existing_contact_id,
+        primary_people.existing_contact_external_id as primary_existing_contact_external_id,
+        matched_accounts.account_id as matched_account_id,
+        matched_accounts.dwh_external_id as matched_account_external_id,
+        matched_accounts.active_owner_id as matched_account_owner_id,
+        lead_owners.lead_owner_id,
+        -- Position in its region's rotation among customers the roster has to assign.
+        case
+            when matched_accounts.active_owner_id is null and lead_owners.lead_owner_id is null
+                then row_number() over (
+                    partition by
+                        primary_people.sales_region,
+                        matched_accounts.active_owner_id is null and lead_owners.lead_owner_id is null
+                    order by customers.first_loaded_interval_start, customers.first_signup_at, customers.customer_key
+                ) - 1
+        end as rotation_index
+    from customers
+    inner join primary_people on customers.customer_key = primary_people.customer_key
+    left join matched_accounts on customers.company_domain = matched_accounts.company_domain
+    left join lead_owners on customers.customer_key = lead_owners.customer_key
+)
+
+select
+    routed.*,
+    case
+        when routed.is_personal_email then null
+        when routed.matched_account_id is null then 'acct-' || md5(routed.company_domain)
+        else coalesce(routed.matched_account_external_id, 'acct-sf-' || routed.matched_account_id)
+    end as account_external_id,
+    routed.company_domain is not null and routed.matched_account_id is null as is_new_account,
+    coalesce(routed.matched_account_owner_id, routed.lead_owner_id, roster.user_id, default_owner.user_id)
+        as owner_id,
+    case
+        when routed.matched_account_owner_id is not null then 'account_owner'
+        when routed.lead_owner_id is not null then 'lead_owner'
+        when roster.user_id is not null then 'roster'
+        when default_owner.user_id is not null then 'default_owner'
+    end as owner_source
+from routed
+left join roster
+    on
+        routed.sales_region = roster.sales_region
+        and mod(routed.rotation_index, roster.rotation_size) = roster.rotation_slot
+cross join default_owner

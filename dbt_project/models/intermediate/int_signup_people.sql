@@ -1,0 +1,96 @@
+-- One row per person who signed up (normalised email), with what Salesforce already knows about them:
+-- their primary (first) workspace, an open Lead with the same email, an existing Contact not created by us.
+with signups as (
+    select * from {{ ref('int_cloud_app__signups') }}
+    where has_valid_email
+),
+
+personal_domains as (
+    select email_domain from {{ ref('personal_email_domains') }}
+),
+
+leads as (
+    select * from {{ ref('stg_salesforce__leads') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_salesforce__contacts') }}
+),
+
+users as (
+    select * from {{ ref('stg_salesforce__users') }}
+),
+
+regions as (
+    select * from {{ ref('cloud_region_sales_regions') }}
+),
+
+people as (
+    select
+        signups.owner_email as email,
+        signups.owner_email_domain as email_domain,
+        signups.owner_first_name as first_name,
+        signups.owner_last_name as last_name,
+        signups.owner_company_name as company_name,
+        signups.workspace_id as primary_workspace_id,
+        signups.workspace_name as primary_workspace_name,
+        signups.plan,
+        signups.seats,
+        signups.cloud_region,
+        signups.workspace_created_at as first_signup_at,
+        signups.first_loaded_interval_start,
+        count(*) over (partition by signups.owner_email) as workspace_count
+    from signups
+    qualify row_number() over (
+        partition by signups.owner_email
+        order by signups.workspace_created_at, signups.workspace_id
+    ) = 1
+),
+
+-- Leads that sales has not converted, oldest first; a lead we marked converted stays matched.
+open_leads as (
+    select
+        lower(trim(leads.email)) as email,
+        leads.lead_id,
+        leads.owner_id as lead_owner_id,
+        coalesce(users.is_active, false) as lead_owner_is_active
+    from leads
+    left join users on leads.owner_id = users.user_id
+    where not coalesce(leads.is_converted, false) and leads.email is not null
+    qualify row_number() over (partition by lower(trim(leads.email)) order by leads.created_at, leads.lead_id) = 1
+),
+
+-- Contacts typed in by sales (or any system but this pipeline): ours carry our external id.
+existing_contacts as (
+    select
+        lower(trim(email)) as email,
+        contact_id,
+        dwh_external_id,
+        account_id,
+        owner_id
+    from contacts
+    where
+        email is not null
+        and coalesce(dwh_external_id, '') != 'cont-' || md5(lower(trim(email)))
+    qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
+)
+
+select
+    people.*,
+    'cont-' || md5(people.email) as contact_external_id,
+    regions.sales_region,
+    coalesce(people.email_domain in (select personal_domains.email_domain from personal_domains), false)
+        as is_personal_email,
+    case
+        when people.email_domain in (select personal_domains.email_domain from personal_domains) then people.email
+        else people.email_domain
+    end as customer_key,
+    open_leads.lead_id as matched_lead_id,
+    open_leads.lead_owner_id,
+    open_leads.lead_owner_is_active,
+    existing_contacts.contact_id as existing_contact_id,
+    existing_contacts.dwh_external_id as existing_contact_external_id
+from people
+left join regions on people.cloud_region = regions.cloud_region
+left join open_leads on people.email = open_leads.email
+left join existing_contacts on people.email = existing_contacts.email

@@ -1,0 +1,23 @@
+-- Hightouch sync salesforce-contacts: a Contact for each person who signed up and is not a contact yet.
+-- A converted lead's contact keeps the lead's (active) owner; it links the company's account.
+with people as (
+    select * from {{ ref('int_signup_people') }}
+    where existing_contact_id is null
+),
+
+customers as (
+    select * from {{ ref('int_customers') }}
+)
+
+select
+    people.contact_external_id,
+    left(people.first_name, 40) as first_name,
+    left(coalesce(nullif(people.last_name, ''), '[not provided]'), 80) as last_name,
+    people.email,
+    coalesce(case when people.lead_owner_is_active then people.lead_owner_id end, customers.owner_id) as owner_id,
+    people.primary_workspace_id as workspace_id,
+    'Product Signup' as lead_source,
+    customers.account_external_id,
+    people.matched_lead_id
+from people
+inner join customers on people.customer_key = customers.customer_key

@@ -1,0 +1,23 @@
+-- Hightouch sync salesforce-opportunities: one opportunity per new account, owned by its account manager.
+with customers as (
+    select * from {{ ref('int_customers') }}
+    where is_new_account
+),
+
+prices as (
+    select * from {{ ref('plan_prices') }}
+)
+
+select
+    'opp-' || md5(customers.company_domain) as opportunity_external_id,
+    left(
+        coalesce(customers.company_name, customers.company_domain) || ' - ' || customers.plan || ' workspace', 120
+    ) as opportunity_name,
+    prices.opportunity_stage as stage_name,
+    dateadd(day, {{ var('opportunity_close_days') }}, customers.first_signup_at::date)::date as close_date,
+    (customers.seats * prices.annual_price_per_seat)::number(18, 2) as amount,
+    customers.owner_id,
+    customers.primary_workspace_id as workspace_id,
+    customers.account_external_id
+from customers
+inner join prices on customers.plan = prices.plan

@@ -1,0 +1,25 @@
+-- Hightouch sync salesforce-outreach-tasks: a Task for the account manager to reach out to the person who
+-- opened the new account, linked to their contact and to the account's opportunity by external id.
+with customers as (
+    select * from {{ ref('int_customers') }}
+    where is_new_account
+)
+
+select
+    'task-' || md5(company_domain) as task_external_id,
+    left(
+        'Reach out to ' || trim(coalesce(primary_first_name, '') || ' ' || coalesce(primary_last_name, ''))
+        || ' about their new ' || plan || ' workspace',
+        255
+    ) as subject,
+    dateadd(day, {{ var('outreach_due_days') }}, first_signup_at::date)::date as due_date,
+    owner_id,
+    'Not Started' as task_status,
+    case when plan in ('professional', 'enterprise_trial') then 'High' else 'Normal' end as priority,
+    -- Our contact, or the existing contact's external id when it has one (else the task names no person).
+    case
+        when primary_existing_contact_id is null then primary_contact_external_id
+        else primary_existing_contact_external_id
+    end as contact_external_id,
+    'opp-' || md5(company_domain) as opportunity_external_id
+from customers

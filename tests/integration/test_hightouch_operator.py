@@ -1,0 +1,207 @@
+"""HightouchSyncOperator and the sync monitor against a private Hightouch emulator syncing into Salesforce's.
+
+The emulator starts with an empty state (its own directory), so run counts and "never run" are exact.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import uuid
+
+import pytest
+import requests
+import yaml
+
+from tests.integration.conftest import CLOUD_HOME
+from tests.integration.hightouch_fixtures import (
+    AUTH,
+    BASE,
+    CONN_ID,
+    TEST_SYNCS,
+    start_emulator,
+    stop_emulator,
+    use_connection,
+)
+
+RUN = uuid.uuid4().hex[:6]  # external ids unique to this module: Salesforce state persists
+NEVER_RUN = {
+    "id": "2004",
+    "slug": "test-never-run",
+    "description": "A sync nobody triggers: the monitor must flag it.",
+    "model": "ANALYTICS.HT_TESTS.ACCOUNTS",
+    "primary_key": "ACCOUNT_EXTERNAL_ID",
+    "destination_object": "Account",
+    "mode": "upsert",
+    "external_id_field": "Dwh_External_Id__c",
+    "field_mapping": {"ACCOUNT_EXTERNAL_ID": "Dwh_External_Id__c"},
+}
+ZERO = {"added": 0, "changed": 0, "removed": 0}
+
+
+@pytest.fixture(scope="module")
+def hightouch(emulators):
+    """Fresh emulator state; the test syncs plus one that is never run; three accounts, two contacts (one bad)."""
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    from include.connections import SNOWFLAKE
+
+    state_dir = CLOUD_HOME / "hightouch-operator"
+    shutil.rmtree(state_dir, ignore_errors=True)
+    state_dir.mkdir(parents=True)
+    syncs = yaml.safe_load(TEST_SYNCS.read_text())
+    syncs["syncs"].append(NEVER_RUN)
+    syncs_file = state_dir / "syncs.yaml"
+    syncs_file.write_text(yaml.safe_dump(syncs, sort_keys=False))
+    use_connection()
+    warehouse = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+    warehouse.run(
+        [
+            "CREATE SCHEMA IF NOT EXISTS ANALYTICS.HT_TESTS",
+            "CREATE OR REPLACE TABLE ANALYTICS.HT_TESTS.ACCOUNTS (ACCOUNT_EXTERNAL_ID VARCHAR, ACCOUNT_NAME VARCHAR,"
+            " WEBSITE VARCHAR)",
+            "CREATE OR REPLACE TABLE ANALYTICS.HT_TESTS.CONTACTS (CONTACT_EXTERNAL_ID VARCHAR, FIRST_NAME VARCHAR,"
+            " LAST_NAME VARCHAR, EMAIL VARCHAR, ACCOUNT_EXTERNAL_ID VARCHAR)",
+            f"INSERT INTO ANALYTICS.HT_TESTS.ACCOUNTS VALUES ('op-acct-{RUN}-1', 'Initech', 'initech.com'),"
+            f" ('op-acct-{RUN}-2', 'Hooli', 'hooli.xyz'), ('op-acct-{RUN}-3', 'Pied Piper', 'piedpiper.com')",
+            # LastName is required by Salesforce: the second contact is rejected on every run.
+            f"INSERT INTO ANALYTICS.HT_TESTS.CONTACTS VALUES ('op-cont-{RUN}-1', 'Peter', 'Gibbons',"
+            f" 'peter@initech.com', NULL), ('op-cont-{RUN}-2', 'No', NULL, 'no@initech.com', NULL)",
+        ]
+    )
+    pid = start_emulator(state_dir, syncs_file)
+    yield {"warehouse": warehouse}
+    stop_emulator(state_dir, pid)
+
+
+def _operator(slug: str, **kwargs):
+    from include.hightouch.operator import HightouchSyncOperator
+
+    return HightouchSyncOperator(
+        task_id=f"sync_{uuid.uuid4().hex[:6]}", sync_slug=slug, connection_id=CONN_ID, wait_seconds=0.3, timeout=120,
+        **kwargs,
+    )  # fmt: skip
+
+
+def _latest_run(sync_id: str) -> dict:
+    return requests.get(f"{BASE}/syncs/{sync_id}/runs", params={"limit": 1}, headers=AUTH, timeout=5).json()["data"][0]
+
+
+def test_before_any_run_every_sync_is_reported_never_run(hightouch) -> None:
+    from include.hightouch.monitoring import check_syncs
+
+    verdicts = check_syncs(CONN_ID)
+    assert [(v.slug, v.healthy, v.status, v.reason) for v in verdicts] == [
+        (slug, False, None, "has never run")
+        for slug in ["test-accounts", "test-contacts", "test-broken-model", "test-never-run"]
+    ]
+
+
+def test_successful_sync_returns_the_run_with_exact_counts(hightouch, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    first = _operator("test-accounts").execute({})
+    run_id = _latest_run("2001")["id"]
+    assert first == {
+        "sync_slug": "test-accounts",
+        "sync_id": "2001",
+        "run_id": run_id,
+        "status": "success",
+        "planned_rows": {"added": 3, "changed": 0, "removed": 0},
+        "successful_rows": {"added": 3, "changed": 0, "removed": 0},
+        "failed_rows": ZERO,
+        "query_size": 3,
+        "error": None,
+    }
+    line = (
+        f"Hightouch sync test-accounts (id 2001) run {run_id}: success | planned added=3 changed=0 removed=0"
+        " | successful added=3 changed=0 removed=0 | failed added=0 changed=0 removed=0 | query size 3"
+    )
+    assert line in caplog.messages
+
+    second = _operator("test-accounts").execute({})
+    assert second["run_id"] == _latest_run("2001")["id"] != run_id
+    assert (second["status"], second["planned_rows"], second["successful_rows"], second["query_size"]) == (
+        "success",
+        ZERO,
+        ZERO,
+        3,
+    )
+
+
+def test_failing_rows_fail_the_task_with_run_id_status_and_failed_count(hightouch) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    # One contact goes through, one is rejected: warning, which fails the task by default.
+    with pytest.raises(AirflowException) as warned:
+        _operator("test-contacts").execute({})
+    run = _latest_run("2002")
+    assert (run["status"], run["failedRows"]["addedCount"]) == ("warning", 1)
+    assert str(warned.value).startswith(
+        f"Hightouch sync test-contacts (id 2002) run {run['id']} ended with status warning: 1 failed row "
+        "(added=1 changed=0 removed=0); Hightouch error: 1 of 2 rows failed; "
+    )
+    assert "REQUIRED_FIELD_MISSING" in str(warned.value)
+
+    # A warning passes when asked to; the task still reports the failed row.
+    hightouch["warehouse"].run(
+        f"INSERT INTO ANALYTICS.HT_TESTS.CONTACTS VALUES ('op-cont-{RUN}-3', 'Jared', 'Dunn', 'jared@hooli.xyz', NULL)"
+    )
+    passed = _operator("test-contacts", error_on_warning=False).execute({})
+    assert (passed["status"], passed["planned_rows"], passed["successful_rows"], passed["failed_rows"]) == (
+        "warning",
+        {"added": 2, "changed": 0, "removed": 0},
+        {"added": 1, "changed": 0, "removed": 0},
+        {"added": 1, "changed": 0, "removed": 0},
+    )
+
+    # Only the rejected row is retried and it fails again: the run failed, whatever error_on_warning says.
+    with pytest.raises(AirflowException, match=r"run (\d+) ended with status failed: 1 failed row ") as failed:
+        _operator("test-contacts", error_on_warning=False).execute({})
+    assert f"run {_latest_run('2002')['id']} " in str(failed.value)
+
+
+def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    with pytest.raises(AirflowException) as failed:
+        _operator("test-broken-model").execute({})
+    run = _latest_run("2003")
+    assert str(failed.value).startswith(
+        f"Hightouch sync test-broken-model (id 2003) run {run['id']} ended with status failed: 0 failed rows"
+        " (added=0 changed=0 removed=0); Hightouch error: Query failed: "
+    )
+    assert "DOES_NOT_EXIST" in str(failed.value)
+
+
+def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+    from include.hightouch.monitoring import check_and_alert, check_syncs
+
+    # Whatever ran before: accounts succeed, the broken model fails, contacts keep a rejected row.
+    _operator("test-accounts").execute({})
+    for slug in ("test-broken-model", "test-contacts"):
+        with pytest.raises(AirflowException):
+            _operator(slug).execute({})
+
+    # Pages of 3 over 4 syncs: both pages are read.
+    verdicts = check_syncs(CONN_ID, page_size=3)
+    assert [v.slug for v in verdicts] == ["test-accounts", "test-contacts", "test-broken-model", "test-never-run"]
+    assert [(v.slug, v.healthy) for v in verdicts] == [
+        ("test-accounts", True),
+        ("test-contacts", False),
+        ("test-broken-model", False),
+        ("test-never-run", False),
+    ]
+    for verdict, sync_id in zip(verdicts[:3], ["2001", "2002", "2003"], strict=True):
+        latest = _latest_run(sync_id)
+        assert (verdict.run_id, verdict.status, verdict.error) == (latest["id"], latest["status"], latest["error"])
+        assert verdict.failed_rows == latest["failedRows"]["addedCount"]
+    assert verdicts[1].failed_rows == 1
+    assert verdicts[3].reason == "has never run"
+
+    caplog.set_level(logging.INFO)
+    with pytest.raises(AirflowFailException, match=r"^3 of 4 Hightouch syncs unhealthy: test-contacts: last run \d+"):
+        check_and_alert(CONN_ID, slack_conn_id="slack_not_configured")
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "UNHEALTHY" in r.getMessage()]
+    assert [w.split()[2] for w in warnings] == ["test-contacts", "test-broken-model", "test-never-run"]
