@@ -23,10 +23,15 @@ $(STAMP): $(VPY) requirements.txt requirements-dbt.txt requirements-dev.txt cons
 	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
-	$(VENV)/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
 	@touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv with the pinned stack (idempotent)
+# The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST): rebuilt when the project changes.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -name target -prune -o -name logs -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(VENV)/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --target local --quiet
+
+setup: $(STAMP) $(MANIFEST)  ## create .venv with the pinned stack and the dbt manifest (idempotent)
 
 lock: $(VPY)  ## re-resolve constraints.txt after changing a requirements file
 	$(VPY) -m pip install --quiet 'uv>=0.5'

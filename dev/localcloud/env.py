@@ -119,6 +119,11 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "LANDING_BUCKET": settings.bucket,
         "LOCALCLOUD_HOME": str(settings.home),
         "LOCALCLOUD_STAGE_URL": settings.stage_url,
+        # dbt's `local` target turns on the stand-in's compatibility macros (dbt_project/macros/fakesnow/).
+        "DBT_TARGET": "local",
+        # The local cloud is offline: no usage reports (they would only time out).
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
     }
     for conn_id, value in connection_values(settings).items():
         env[connections.env_var_name(conn_id)] = json.dumps(value, separators=(",", ":"))

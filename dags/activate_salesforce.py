@@ -1,0 +1,75 @@
+"""
+### Activate Salesforce: dbt decides, Hightouch acts
+
+Steps 3 and 4 of the lead-to-Salesforce workflow. Runs when new workspaces or a fresh Salesforce mirror
+land (the `raw.cloud_app.workspaces` and `raw.salesforce` Assets), and at least hourly.
+
+1. **transform** — the dbt project, rendered by Cosmos from its manifest: staging, intermediate (matching
+   signups to leads, contacts and accounts; owner routing) and one mart per Hightouch sync. Each model's
+   tests run right after it; **a failing test stops every sync** (they need all of dbt to succeed).
+2. **sync_*** — one Hightouch sync per mart, by slug, in the order of `include/hightouch/syncs.yaml`:
+   accounts (and the keys of matched accounts) → contacts → lead conversions → opportunities → tasks.
+   Each task waits for its run, logs and returns (XCom) the planned, successful and failed row counts,
+   and fails on a `warning` or `failed` run with the run id and Hightouch's error.
+
+Every external id is derived from a business key (domain, email), so re-running changes nothing that is
+already in Salesforce: a second run plans 0 rows in every sync. One active run at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.trigger import CronTriggerTimetable
+from cosmos import DbtTaskGroup
+
+from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+from include.dag_defaults import default_args
+from include.hightouch.operator import HightouchSyncOperator
+from include.hightouch.syncs import default_syncs
+from include.transform import cosmos_config
+
+
+@dag(
+    dag_id="activate_salesforce",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"),
+        assets=(RAW_CLOUD_APP_WORKSPACES | RAW_SALESFORCE),
+    ),
+    start_date=datetime(2026, 11, 1),
+    catchup=False,
+    max_active_runs=1,  # syncs diff against the previous run's state: never two at once
+    dagrun_timeout=timedelta(minutes=90),
+    default_args=default_args(),
+    tags=["activation", "dbt", "hightouch", "salesforce"],
+    doc_md=__doc__,
+)
+def activate_salesforce() -> None:
+    transform = DbtTaskGroup(
+        group_id="transform",
+        project_config=cosmos_config.project_config(),
+        profile_config=cosmos_config.profile_config(),
+        execution_config=cosmos_config.execution_config(),
+        # Everything but the smoke model, which belongs to smoke_local_cloud.
+        render_config=cosmos_config.render_config(
+            select=["path:seeds", "path:models"], exclude=["path:models/staging/smoke"]
+        ),
+        operator_args={"install_deps": False},
+        # A failing data test fails the same way twice: one quick retry covers a dropped connection.
+        default_args={**default_args(), "retries": 1, "retry_delay": timedelta(seconds=10)},
+    )
+
+    catalogue = default_syncs()
+    sync_tasks = {
+        sync.slug: HightouchSyncOperator(task_id=f"sync_{sync.slug.replace('-', '_')}", sync_slug=sync.slug)
+        for sync in catalogue.syncs
+    }
+    for sync in catalogue.syncs:
+        upstream = [sync_tasks[slug] for slug in sync.depends_on] or [transform]
+        for task in upstream:
+            task >> sync_tasks[sync.slug]
+
+
+activate_salesforce()

@@ -1,0 +1,1 @@
+"""How Airflow runs the dbt project (through astronomer-cosmos)."""
