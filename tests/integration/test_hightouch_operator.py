@@ -6,6 +6,8 @@ The emulator starts with an empty state (its own directory), so run counts and "
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
 import uuid
 
@@ -172,6 +174,21 @@ def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
     assert "DOES_NOT_EXIST" in str(failed.value)
 
 
+def test_a_timeout_or_api_failure_keeps_the_providers_error() -> None:
+    """No emulator needed: the run is still going when the provider gives up, so its own error is raised."""
+    from airflow.sdk.exceptions import AirflowException
+
+    class TimedOutHook:
+        def poll_sync(self, *args, **kwargs):
+            raise AirflowException("Sync 2001 for request: 7' time out after 0:00:01. Last status was processing.")
+
+        def get_sync_run_details(self, sync_id: str, run_id: str) -> list[dict]:
+            return [{"id": run_id, "status": "processing"}]
+
+    with pytest.raises(AirflowException, match="time out after"):
+        _operator("test-accounts")._wait_for_run(TimedOutHook(), "2001", "7")
+
+
 def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
@@ -204,3 +221,22 @@ def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
         check_and_alert(CONN_ID, slack_conn_id="slack_not_configured")
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "UNHEALTHY" in r.getMessage()]
     assert [w.split()[2] for w in warnings] == ["test-contacts", "test-broken-model", "test-never-run"]
+
+
+def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None:
+    """The DAG as the scheduler runs it, on this emulator: at least test-never-run is unhealthy, so it fails."""
+    import subprocess
+    import sys
+
+    from include.connections import HIGHTOUCH, env_var_name
+    from tests.conftest import REPO_ROOT
+
+    env = {**dag_env, env_var_name(HIGHTOUCH): os.environ[env_var_name(CONN_ID)]}
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", "monitor_hightouch_syncs"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "Hightouch sync test-never-run (id 2004) UNHEALTHY: has never run" in output, output[-4000:]
+    assert re.search(r"AirflowFailException: [1-4] of 4 Hightouch syncs unhealthy: .*test-never-run", output)
+    assert "state=failed" in output, output[-4000:]
