@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEST_STATE = REPO_ROOT / ".local" / "test"
+# Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE and
+# the LOCALCLOUD_TEST_*_PORT variables of tests/integration/conftest.py.
+TEST_STATE = Path(os.environ.get("LOCALCLOUD_TEST_STATE", REPO_ROOT / ".local" / "test"))
 
 # Must be set before anything imports airflow.
 os.environ["AIRFLOW_HOME"] = str(TEST_STATE / "airflow-unit")

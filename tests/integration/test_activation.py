@@ -1,0 +1,295 @@
+"""activate_salesforce end to end on a crafted scenario: signups through the cloud app API, CRM records through
+the Salesforce API, then the real DAGs (ingestion, mirror, Cosmos-rendered dbt, Hightouch syncs), and the
+Salesforce emulator's final records asserted one rule at a time.
+
+Every name below carries RUN, so the scenario is independent of the generated signups that other tests load
+into the same warehouse; the generated ones flow through the same syncs and must simply not break them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
+from include.connections import SALESFORCE, SNOWFLAKE
+from include.hightouch.syncs import default_syncs
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import TEST_PORTS, dags_test
+
+RUN = uuid.uuid4().hex[:6]
+CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
+HIGHTOUCH = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_HIGHTOUCH_PORT']}/api/v1"
+# The roster seed's AMER and EMEA managers who are active in the Salesforce emulator's seed.
+ACTIVE_ROSTER = {"avery.brooks@example.com", "jordan.reyes@example.com", "sofia.lindqvist@example.com",
+                 "luca.moretti@example.com", "haruto.sato@example.com", "priya.nair@example.com"}  # fmt: skip
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the models' external ids use md5 too
+
+
+def _next_boundary(moment: datetime) -> datetime:
+    floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
+    return floor + timedelta(minutes=15)
+
+
+def _signup(email: str, *, first: str, last: str, company: str | None = None, region: str = "us-east-1",
+            plan: str = "starter", seats: int = 5) -> dict[str, Any]:  # fmt: skip
+    body = {"plan": plan, "seats": seats, "region": region,
+            "owner": {"email": email, "first_name": first, "last_name": last, "company_name": company}}  # fmt: skip
+    response = requests.post(
+        f"{CLOUD_APP}/v1/workspaces", json=body, headers={"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _errors(output: str) -> str:
+    """The lines of a `dags test` log that say what failed."""
+    return "\n".join(line[:400] for line in output.splitlines() if re.search(r"error|fail|exception", line, re.I))[
+        -6000:
+    ]
+
+
+def _dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = None) -> tuple[str, str, str]:
+    """Run a DAG with `airflow dags test`; return (state, run_id, error lines) without asserting success."""
+    argv = [sys.executable, "-m", "airflow", "dags", "test", dag_id]
+    if logical_date:
+        argv.append(logical_date.isoformat())
+    result = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = result.stdout + result.stderr
+    finished = re.search(r"DagRun Finished: dag_id=\S+, logical_date=[^,]+, run_id=([^,]+),.*?state=(\w+)", output)
+    assert finished, output[-4000:]
+    return finished.group(2), finished.group(1), _errors(output)
+
+
+def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "tasks", "states-for-dag-run", dag_id, run_id, "--output", "json"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return {row["task_id"]: row["state"] for row in json.loads(result.stdout[result.stdout.index("[") :])}
+
+
+def _hightouch_runs() -> dict[str, list[dict[str, Any]]]:
+    """Every run of every sync, newest first, from the Hightouch API."""
+    headers = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
+    runs = {}
+    for sync in default_syncs().syncs:
+        response = requests.get(f"{HIGHTOUCH}/syncs/{sync.id}/runs", params={"limit": 100}, headers=headers, timeout=10)
+        response.raise_for_status()
+        body = response.json()
+        runs[sync.slug] = body["data"] if isinstance(body, dict) else body
+    return runs
+
+
+@pytest.fixture(scope="module")
+def salesforce(dag_env):
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
+
+
+@pytest.fixture(scope="module")
+def warehouse(dag_env):
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    return SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+
+
+def _one(sf, soql: str) -> dict[str, Any]:
+    records = sf.query_all(soql)["records"]
+    assert len(records) == 1, f"{soql} -> {len(records)} records"
+    return records[0]
+
+
+def _count(sf, soql: str) -> int:
+    return len(sf.query_all(soql)["records"])
+
+
+@pytest.fixture(scope="module")
+def scenario(dag_env, salesforce) -> dict[str, Any]:
+    """Crafts the CRM and the signups, then runs ingestion, the mirror and activation once."""
+    sf = salesforce
+    users = {u["Username"]: u for u in sf.query_all("SELECT Id, Username, IsActive FROM User")["records"]}
+    emea1 = users["sofia.lindqvist@example.com"]["Id"]
+    apac1 = users["haruto.sato@example.com"]["Id"]
+    inactive = {u["Id"] for u in users.values() if not u["IsActive"]}
+    # A lead from the seed, owned by a user who has left, whose email is personal (so no account decides).
+    stale = next(
+        lead
+        for lead in sf.query_all("SELECT Id, Email, OwnerId FROM Lead WHERE IsConverted = false")["records"]
+        if lead["OwnerId"] in inactive and lead["Email"] and lead["Email"].split("@")[1] in {"gmail.com", "outlook.com",
+                                                                                              "icloud.com", "proton.me"}
+    )  # fmt: skip
+    s = {
+        "lead_domain": f"parkside-{RUN}.com",
+        "account_domain": f"globex-{RUN}.com",
+        "personal_email": f"sam.{RUN}@gmail.com",
+        "duplicate_email": f"dana@dup-{RUN}.io",
+        "company_domain": f"acme-{RUN}.io",
+        "invalid_email": f"not-an-email-{RUN}",
+        "stale_lead": stale,
+        "inactive": inactive,
+        "roster": {users[name]["Id"] for name in ACTIVE_ROSTER},
+        "emea1": emea1,
+        "apac1": apac1,
+    }
+    s["lead_email"] = f"lena.park@{s['lead_domain']}"
+    s["lead_id"] = sf.Lead.create({"FirstName": "Lena", "LastName": "Park", "Company": f"Parkside {RUN}",
+                                   "Email": s["lead_email"], "OwnerId": emea1})["id"]  # fmt: skip
+    s["account_id"] = sf.Account.create({"Name": f"Globex {RUN}", "Website": f"https://www.{s['account_domain']}/",
+                                         "OwnerId": apac1})["id"]  # fmt: skip
+
+    workspaces = [
+        _signup(s["lead_email"], first="Lena", last="Park", company=f"Parkside {RUN}", region="eu-west-1"),
+        _signup(f"hank@{s['account_domain']}", first="Hank", last="Scorpio", region="ap-southeast-1"),
+        _signup(s["personal_email"], first="Sam", last="Solo"),
+        _signup(s["duplicate_email"], first="Dana", last="Twice"),
+        _signup(s["duplicate_email"], first="Dana", last="Twice", plan="professional"),
+        _signup(f"ann@{s['company_domain']}", first="Ann", last="Early", company=f"Acme {RUN}", seats=10),
+        _signup(f"bob@{s['company_domain']}", first="Bob", last="Later", company=f"Acme {RUN}"),
+        _signup(stale["Email"], first="Stale", last="Owner", region="us-west-2"),
+        _signup(s["invalid_email"], first="Ivy", last="Invalid"),
+    ]
+    s["workspaces"] = workspaces
+    created = [datetime.fromisoformat(w["created_at"].replace("Z", "+00:00")) for w in workspaces]
+    s["interval_end"] = _next_boundary(max(created))
+    assert min(created) >= s["interval_end"] - timedelta(minutes=15), "signups straddle an interval: rerun"
+
+    dags_test(dag_env, "ingest_cloud_workspaces", s["interval_end"])
+    s["mirror_end"] = s["interval_end"] + timedelta(hours=1)
+    dags_test(dag_env, "ingest_salesforce", s["mirror_end"])
+    s["first_state"], s["first_run_id"], s["first_errors"] = _dag_run(dag_env, "activate_salesforce")
+    return s
+
+
+def test_activation_succeeds_and_every_sync_ran(scenario) -> None:
+    assert scenario["first_state"] == "success", scenario["first_errors"]
+    runs = _hightouch_runs()
+    assert all(runs[sync.slug] for sync in default_syncs().syncs), "every sync ran at least once"
+    assert {slug: r[0]["status"] for slug, r in runs.items()} == dict.fromkeys(runs, "success")
+
+
+def test_existing_lead_is_converted_and_keeps_its_owner(scenario, salesforce) -> None:
+    lead = _one(salesforce, f"SELECT Id, Status, Workspace_Id__c FROM Lead WHERE Id = '{scenario['lead_id']}'")
+    assert lead["Status"] == "Closed - Converted"
+    assert lead["Workspace_Id__c"] == scenario["workspaces"][0]["workspace_id"]
+    contact = _one(salesforce, f"SELECT OwnerId, AccountId FROM Contact WHERE Email = '{scenario['lead_email']}'")
+    assert contact["OwnerId"] == scenario["emea1"]
+    account = _one(salesforce, f"SELECT Id, OwnerId FROM Account WHERE Website = '{scenario['lead_domain']}'")
+    assert contact["AccountId"] == account["Id"]
+    assert account["OwnerId"] == scenario["emea1"], "the lead's active owner also owns the new account"
+
+
+def test_existing_account_is_matched_by_domain(scenario, salesforce) -> None:
+    domain = scenario["account_domain"]
+    contact = _one(salesforce, f"SELECT AccountId, OwnerId FROM Contact WHERE Email = 'hank@{domain}'")
+    assert contact["AccountId"] == scenario["account_id"]
+    assert contact["OwnerId"] == scenario["apac1"], "the account's owner"
+    assert _count(salesforce, f"SELECT Id FROM Account WHERE Website = '{domain}'") == 0, "no second account"
+    account = _one(salesforce, f"SELECT Dwh_External_Id__c FROM Account WHERE Id = '{scenario['account_id']}'")
+    assert account["Dwh_External_Id__c"] == f"acct-sf-{scenario['account_id']}"
+    assert _count(salesforce, f"SELECT Id FROM Opportunity WHERE Dwh_External_Id__c = 'opp-{md5(domain)}'") == 0
+
+
+def test_personal_domains_create_no_account(scenario, salesforce) -> None:
+    contact = _one(salesforce, f"SELECT AccountId FROM Contact WHERE Email = '{scenario['personal_email']}'")
+    assert contact["AccountId"] is None
+    for domain in ("gmail.com", "outlook.com", "icloud.com", "proton.me"):
+        assert _count(salesforce, f"SELECT Id FROM Account WHERE Website = '{domain}'") == 0
+
+
+def test_duplicate_signups_give_one_contact(scenario, salesforce) -> None:
+    contact = _one(salesforce, f"SELECT Workspace_Id__c FROM Contact WHERE Email = '{scenario['duplicate_email']}'")
+    assert contact["Workspace_Id__c"] == scenario["workspaces"][3]["workspace_id"], "the first workspace"
+
+
+def test_two_signups_from_one_company_give_one_account_and_one_opportunity(scenario, salesforce) -> None:
+    domain = scenario["company_domain"]
+    account = _one(salesforce, f"SELECT Id, Name, OwnerId FROM Account WHERE Website = '{domain}'")
+    assert account["Name"] == f"Acme {RUN}"
+    assert account["OwnerId"] in scenario["roster"], "no account or lead owner: the regional roster"
+    contacts = salesforce.query_all(f"SELECT Email, AccountId FROM Contact WHERE AccountId = '{account['Id']}'")
+    assert sorted(c["Email"] for c in contacts["records"]) == [f"ann@{domain}", f"bob@{domain}"]
+    opportunity = _one(salesforce, f"SELECT Id, Amount, StageName, OwnerId FROM Opportunity "
+                                   f"WHERE AccountId = '{account['Id']}'")  # fmt: skip
+    assert (opportunity["Amount"], opportunity["StageName"]) == (1200, "Qualification"), "10 starter seats x 120"
+    assert opportunity["OwnerId"] == account["OwnerId"]
+    task = _one(salesforce, f"SELECT WhoId, OwnerId, Subject, Status FROM Task WHERE WhatId = '{opportunity['Id']}'")
+    ann = _one(salesforce, f"SELECT Id FROM Contact WHERE Email = 'ann@{domain}'")
+    assert (task["WhoId"], task["OwnerId"], task["Status"]) == (ann["Id"], account["OwnerId"], "Not Started")
+    assert "Ann Early" in task["Subject"]
+
+
+def test_inactive_lead_owner_falls_back_to_the_roster(scenario, salesforce) -> None:
+    stale = scenario["stale_lead"]
+    contact = _one(salesforce, f"SELECT OwnerId FROM Contact WHERE Email = '{stale['Email']}'")
+    assert contact["OwnerId"] not in scenario["inactive"]
+    assert contact["OwnerId"] in scenario["roster"]
+    assert _one(salesforce, f"SELECT Status FROM Lead WHERE Id = '{stale['Id']}'")["Status"] == "Closed - Converted"
+
+
+def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, warehouse) -> None:
+    assert _count(salesforce, f"SELECT Id FROM Contact WHERE Email = '{scenario['invalid_email']}'") == 0
+    assert _count(salesforce, f"SELECT Id FROM Lead WHERE Email = '{scenario['invalid_email']}'") == 0
+    reasons = warehouse.get_records(
+        "SELECT RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        "WHERE RECORD:payload:owner:email::VARCHAR = %(email)s",
+        parameters={"email": scenario["invalid_email"]},
+    )
+    assert [r[0] for r in reasons] == ["invalid_email"]
+
+
+def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce) -> None:
+    counts = {o: _count(salesforce, f"SELECT Id FROM {o}") for o in ("Account", "Contact", "Opportunity", "Task")}
+    before = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
+    # The mirror now holds what the first run wrote; the models must decide exactly the same rows.
+    dags_test(dag_env, "ingest_salesforce", scenario["mirror_end"] + timedelta(minutes=15))
+    state, _, errors = _dag_run(dag_env, "activate_salesforce")
+    assert state == "success", errors
+    runs = _hightouch_runs()
+    zero = {"addedCount": 0, "changedCount": 0, "removedCount": 0}
+    for slug, sync_runs in runs.items():
+        new = [r for r in sync_runs if r["id"] not in before[slug]]
+        assert [(r["status"], r["plannedRows"]) for r in new] == [("success", zero)], slug
+    assert {o: _count(salesforce, f"SELECT Id FROM {o}") for o in counts} == counts
+
+
+def test_a_failing_dbt_test_stops_every_sync(scenario, dag_env, warehouse) -> None:
+    """A row that breaks the source contract reaches the raw table (as a bad manual load could): the staging
+    accepted_values test fails, and no Hightouch sync is triggered."""
+    before = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
+    marker = f"broken-{RUN}"
+    envelope = {
+        "interval_start": "1999-01-01T00:00:00+00:00",
+        "interval_end": "1999-01-01T00:15:00+00:00",
+        "payload": {**scenario["workspaces"][5], "event_id": marker, "workspace_id": marker, "plan": "bogus"},
+    }
+    warehouse.run(
+        "INSERT INTO RAW.CLOUD_APP.WORKSPACES SELECT PARSE_JSON(%(record)s)",
+        parameters={"record": json.dumps(envelope)},
+    )
+    try:
+        state, run_id, _ = _dag_run(dag_env, "activate_salesforce")
+        states = _task_states(dag_env, "activate_salesforce", run_id)
+    finally:
+        warehouse.run("DELETE FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+                      parameters={"m": marker})  # fmt: skip
+    assert state == "failed"
+    assert "failed" in {s for task, s in states.items() if task.startswith("transform.")}
+    sync_states = {task: s for task, s in states.items() if task.startswith("sync_")}
+    assert len(sync_states) == len(default_syncs().syncs)
+    assert set(sync_states.values()) == {"upstream_failed"}, sync_states
+    after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
+    assert after == before, "no sync was triggered"
