@@ -3,6 +3,7 @@ exactly as `make demo` does it, and dbt connected to the same warehouse."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import TEST_PORTS, cloud_env, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +66,11 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     assert result.returncode == 0, result.stdout[-3000:]
     # 4 seeds, 8 staging, 4 intermediate and 6 mart models (contracts enforced) and 133 data tests.
     assert "PASS=155 WARN=0 ERROR=0 SKIP=0" in result.stdout
+    docs = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "dbt"), "docs", "generate", "--project-dir", "dbt_project",
+         "--target-path", str(CLOUD_HOME / "dbt-docs")],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert docs.returncode == 0, docs.stdout[-3000:]
+    catalog = json.loads((CLOUD_HOME / "dbt-docs" / "catalog.json").read_text())
+    assert "model.operational_pipeline.sync_salesforce_accounts" in catalog["nodes"]

@@ -23,7 +23,7 @@ def manifest() -> dict:
 
 
 def _model_node(manifest: dict, sync: Sync) -> dict:
-    database, schema, table = sync.model.split(".")
+    _database, schema, table = sync.model.split(".")
     nodes = [
         node
         for node in manifest["nodes"].values()
