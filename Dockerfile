@@ -11,3 +11,9 @@ RUN python -m venv /usr/local/airflow/dbt_venv \
         -r /tmp/dbt/requirements-dbt.txt -c /tmp/dbt/constraints.txt
 
 ENV DBT_EXECUTABLE_PATH=/usr/local/airflow/dbt_venv/bin/dbt
+
+# The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST), built into the image so DAG
+# parsing never runs dbt. Parsing needs no warehouse; the `local` target is the one whose profile has no
+# secrets to resolve. At run time dbt parses again with the Deployment's real target.
+RUN cd /usr/local/airflow/dbt_project \
+    && /usr/local/airflow/dbt_venv/bin/dbt parse --profiles-dir . --target local --quiet
