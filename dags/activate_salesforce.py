@@ -54,7 +54,7 @@ def activate_salesforce() -> None:
         execution_config=cosmos_config.execution_config(),
         # Everything but the smoke model, which belongs to smoke_local_cloud.
         render_config=cosmos_config.render_config(
-            select=["path:seeds", "path:models"], exclude=["path:models/staging/smoke"]
+            select=["path:seeds", "path:models"], exclude=["path:models/staging/smoke", "resource_type:exposure"]
         ),
         operator_args={"install_deps": False},
         # A failing data test fails the same way twice: one quick retry covers a dropped connection.
