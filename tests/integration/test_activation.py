@@ -15,6 +15,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,6 +152,12 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
     s["account_id"] = sf.Account.create({"Name": f"Globex {RUN}", "Website": f"https://www.{s['account_domain']}/",
                                          "OwnerId": apac1})["id"]  # fmt: skip
 
+    # Someone who is a lead and already a contact (a common CRM state): converted, never a second contact.
+    s["known_email"] = f"carl@known-{RUN}.com"
+    s["known_contact_id"] = sf.Contact.create({"LastName": "Known", "Email": s["known_email"], "OwnerId": apac1})["id"]
+    s["known_lead_id"] = sf.Lead.create({"LastName": "Known", "Company": f"Known {RUN}", "Email": s["known_email"],
+                                         "OwnerId": emea1})["id"]  # fmt: skip
+
     workspaces = [
         _signup(s["lead_email"], first="Lena", last="Park", company=f"Parkside {RUN}", region="eu-west-1"),
         _signup(f"hank@{s['account_domain']}", first="Hank", last="Scorpio", region="ap-southeast-1"),
@@ -161,6 +168,7 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
         _signup(f"bob@{s['company_domain']}", first="Bob", last="Later", company=f"Acme {RUN}"),
         _signup(stale["Email"], first="Stale", last="Owner", region="us-west-2"),
         _signup(s["invalid_email"], first="Ivy", last="Invalid"),
+        _signup(s["known_email"], first="Carl", last="Known"),
     ]
     s["workspaces"] = workspaces
     created = [datetime.fromisoformat(w["created_at"].replace("Z", "+00:00")) for w in workspaces]
@@ -240,6 +248,13 @@ def test_inactive_lead_owner_falls_back_to_the_roster(scenario, salesforce) -> N
     assert _one(salesforce, f"SELECT Status FROM Lead WHERE Id = '{stale['Id']}'")["Status"] == "Closed - Converted"
 
 
+def test_a_lead_who_is_already_a_contact_is_converted_without_a_second_contact(scenario, salesforce) -> None:
+    contacts = salesforce.query_all(f"SELECT Id FROM Contact WHERE Email = '{scenario['known_email']}'")["records"]
+    assert [c["Id"] for c in contacts] == [scenario["known_contact_id"]]
+    lead = _one(salesforce, f"SELECT Status FROM Lead WHERE Id = '{scenario['known_lead_id']}'")
+    assert lead["Status"] == "Closed - Converted"
+
+
 def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, warehouse) -> None:
     assert _count(salesforce, f"SELECT Id FROM Contact WHERE Email = '{scenario['invalid_email']}'") == 0
     assert _count(salesforce, f"SELECT Id FROM Lead WHERE Email = '{scenario['invalid_email']}'") == 0
@@ -293,3 +308,24 @@ def test_a_failing_dbt_test_stops_every_sync(scenario, dag_env, warehouse) -> No
     assert set(sync_states.values()) == {"upstream_failed"}, sync_states
     after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     assert after == before, "no sync was triggered"
+
+
+def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) -> None:
+    """After an incremental run that adds a new interval, the model holds what a full rebuild computes."""
+    new = _signup(f"late@inc-{RUN}.io", first="Inc", last="Remental")
+    dags_test(dag_env, "ingest_cloud_workspaces", _next_boundary(datetime.fromisoformat(new["created_at"])))
+    dbt = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_cloud_app__signups",
+         "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+        cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert dbt.returncode == 0, dbt.stdout[-3000:]  # the table exists: this run took the incremental path
+    incremental = warehouse.get_records(
+        "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS"
+    )
+    rebuilt = warehouse.get_records(
+        "SELECT workspace_id, event_id, plan, owner_email FROM ANALYTICS.STAGING.STG_CLOUD_APP__WORKSPACE_EVENTS "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id ORDER BY created_at DESC, event_id DESC) = 1"
+    )
+    assert sorted(incremental) == sorted(rebuilt)
+    assert new["workspace_id"] in {row[0] for row in incremental}
