@@ -4,10 +4,8 @@
     These overrides apply only when the target is `local`; on real Snowflake dbt-snowflake's own macro runs.
 #}
 {% macro snowflake__get_merge_sql(target, source_sql, unique_key, dest_columns, incremental_predicates) -%}
-    {%- if not is_local_warehouse() -%}
-        {{ return(dbt_snowflake.snowflake__get_merge_sql(target, source_sql, unique_key, dest_columns, incremental_predicates)) }}
-    {%- endif -%}
-    {%- if unique_key is none -%}
+    {#- Without a unique key dbt-snowflake runs a plain INSERT, which the stand-in handles. -#}
+    {%- if not is_local_warehouse() or unique_key is none -%}
         {{ return(dbt_snowflake.snowflake__get_merge_sql(target, source_sql, unique_key, dest_columns, incremental_predicates)) }}
     {%- endif -%}
     {%- set keys = [unique_key] if unique_key is string else unique_key -%}
