@@ -1,8 +1,10 @@
 """
 ### Activate Salesforce: dbt decides, Hightouch acts
 
-Steps 3 and 4 of the lead-to-Salesforce workflow. Runs when new workspaces or a fresh Salesforce mirror
-land (the `raw.cloud_app.workspaces` and `raw.salesforce` Assets), and at least hourly.
+Steps 3 and 4 of the lead-to-Salesforce workflow. Runs once **both** new workspaces and a fresh Salesforce
+mirror have landed since its last run (the `raw.cloud_app.workspaces` and `raw.salesforce` Assets), so new
+signups are always matched against a CRM mirror at least as new as they are and one ingestion cycle gives one
+activation run; and at least hourly, as a safety net when an ingestion is down.
 
 1. **transform** — the dbt project, rendered by Cosmos from its manifest: staging, intermediate (matching
    signups to leads, contacts and accounts; owner routing) and one mart per Hightouch sync. Each model's
@@ -35,8 +37,9 @@ from include.transform import cosmos_config
 @dag(
     dag_id="activate_salesforce",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"),
-        assets=(RAW_CLOUD_APP_WORKSPACES | RAW_SALESFORCE),
+        # run_immediately=0: unpausing waits for the next hour (or the assets) instead of running at once.
+        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC", run_immediately=timedelta(0)),
+        assets=(RAW_CLOUD_APP_WORKSPACES & RAW_SALESFORCE),
     ),
     start_date=datetime(2026, 11, 1),
     catchup=False,

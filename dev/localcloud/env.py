@@ -113,6 +113,9 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         # Pick up new DAG files quickly while developing (production keeps Airflow's defaults).
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+        # Log servers follow the API port (8080 -> 8793/8794, Airflow's defaults), so two clouds never collide.
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 713),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.airflow_port + 714),
         "PYTHONPATH": str(REPO_ROOT),
         # The stand-ins' certificates are signed by a local CA; clients verify TLS against this bundle.
         "REQUESTS_CA_BUNDLE": str(settings.cert_dir / CA_BUNDLE),

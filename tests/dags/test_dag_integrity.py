@@ -52,3 +52,12 @@ def test_dags_have_owner_tags_docs_and_limits(dag_bag) -> None:
             if task.execution_timeout is None:
                 problems.append(f"{dag_id}.{task.task_id}: no execution_timeout")
     assert problems == []
+
+
+def test_activation_waits_for_both_ingestions(dag_bag) -> None:
+    """Signups must meet a CRM mirror at least as new as they are: both Assets, not either."""
+    from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+
+    condition = dag_bag.dags["activate_salesforce"].timetable.asset_condition
+    assert type(condition).__name__.endswith("AssetAll"), condition  # the DagBag holds serialized conditions
+    assert {a.name for a in condition.objects} == {RAW_CLOUD_APP_WORKSPACES.name, RAW_SALESFORCE.name}
