@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status demo test lint unit integration bench sql clean
+.PHONY: help setup lock up down status demo test lint unit integration bench sql soql clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,11 +63,14 @@ integration: setup  ## tests against a local cloud they start and stop themselve
 test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services)
 	$(VPY) -m pytest
 
-bench: setup  ## benchmarks against minimal baselines; results in docs/benchmarks.md
-	$(VPY) -m dev.bench.ingestion
+bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
+	$(VPY) -m dev.bench
 
 sql: setup  ## run one statement on the local warehouse: make sql Q='SELECT 1'
 	$(VPY) -m dev.localcloud.sql "$(Q)"
+
+soql: setup  ## run one SOQL query on the local Salesforce: make soql Q='SELECT Name FROM Account'
+	$(VPY) -m dev.localcloud.soql "$(Q)"
 
 clean: down  ## remove all local state (warehouse, S3 files, Airflow home)
 	rm -rf .local

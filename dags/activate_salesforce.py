@@ -20,7 +20,7 @@ already in Salesforce: a second run plans 0 rows in every sync. One active run a
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import dag
 from airflow.timetables.assets import AssetOrTimeSchedule
@@ -37,11 +37,11 @@ from include.transform import cosmos_config
 @dag(
     dag_id="activate_salesforce",
     schedule=AssetOrTimeSchedule(
-        # run_immediately=0: unpausing waits for the next hour (or the assets) instead of running at once.
+        # No start_date and run_immediately=0: switching the DAG on waits for the assets or the next full hour,
+        # instead of starting a timer run at once (which would race the first ingestions).
         timetable=CronTriggerTimetable("0 * * * *", timezone="UTC", run_immediately=timedelta(0)),
         assets=(RAW_CLOUD_APP_WORKSPACES & RAW_SALESFORCE),
     ),
-    start_date=datetime(2026, 11, 1),
     catchup=False,
     max_active_runs=1,  # syncs diff against the previous run's state: never two at once
     dagrun_timeout=timedelta(minutes=90),

@@ -1,47 +1,240 @@
-"""``make demo``: run the pipeline on the local cloud through the real Airflow scheduler and say what it did.
+"""``make demo``: the whole pipeline on the local cloud, run by the real Airflow scheduler, then what it did.
 
-Until the full pipeline lands this runs the smoke DAG: events to S3, COPY INTO Snowflake, count.
+1. The three pipeline DAGs are unpaused. The scheduler runs both ingestions for the latest complete data
+   interval (a DAG unpaused for the first time gets that run from its timetable; one that already ran gets its
+   latest run cleared, which is how Airflow re-processes an interval).
+2. When both have landed, their Assets trigger ``activate_salesforce``: dbt decides, Hightouch writes to
+   Salesforce.
+3. The summary reads what the tasks returned (XCom) and the warehouse, and says where to look.
+
+Running it again re-processes the same interval (or the next one, if it has closed since): nothing already in
+Salesforce changes, and the syncs plan 0 rows for it.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-from dev.localcloud.airflow_api import AirflowApi
-from dev.localcloud.settings import load_settings
+from dev.localcloud.airflow_api import AirflowApi, AirflowApiError
+from dev.localcloud.settings import CloudSettings, load_settings
+from include.hightouch.syncs import default_syncs
 
-DAG_ID = "smoke_local_cloud"
+INGESTIONS = ("ingest_salesforce", "ingest_cloud_workspaces")
+ACTIVATION = "activate_salesforce"
+FINISHED = {"success", "failed"}
+NEW_RUN_WAIT = 90.0  # seconds the scheduler gets to create a run after an unpause or a clear
+RUN_TIMEOUT = 1800.0  # the activation DAG's own dagrun_timeout is 90 min; a busy laptop needs more than 15
+LOG_EVERY = 15.0  # seconds between progress lines when the output is not a terminal
+
+
+class DemoError(RuntimeError):
+    pass
+
+
+@dataclass
+class Progress:
+    """One line per stage; while a stage waits, a status line that is redrawn on a terminal."""
+
+    stages: int
+    started: float = field(default_factory=time.monotonic)
+    _current: int = 0
+    _last_status: str = ""
+    _last_printed: float = 0.0
+
+    def stage(self, text: str) -> None:
+        self._end_status()
+        self._current += 1
+        print(f"[demo {self._clock()}] ({self._current}/{self.stages}) {text}", flush=True)
+
+    def status(self, text: str) -> None:
+        if text == self._last_status:
+            return
+        if sys.stdout.isatty():
+            print(f"\r\033[K    {text}", end="", flush=True)
+        elif time.monotonic() - self._last_printed >= LOG_EVERY:  # a log file gets a line every LOG_EVERY s
+            print(f"    [{self._clock()}] {text}", flush=True)
+            self._last_printed = time.monotonic()
+        self._last_status = text
+
+    def note(self, text: str) -> None:
+        self._end_status()
+        print(f"    {text}", flush=True)
+
+    def _end_status(self) -> None:
+        if self._last_status and sys.stdout.isatty():
+            print(flush=True)
+        self._last_status = ""
+
+    def _clock(self) -> str:
+        elapsed = int(time.monotonic() - self.started)
+        return f"{elapsed // 60:02d}:{elapsed % 60:02d}"
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _task_summary(states: dict[str, str | None]) -> str:
+    counts = Counter(state or "scheduled" for state in states.values())
+    done = counts.get("success", 0) + counts.get("skipped", 0)
+    detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()) if state not in {"success", "skipped"})
+    return f"{done}/{len(states)} tasks done" + (f" ({detail})" if detail else "")
+
+
+def start_ingestion(api: AirflowApi, dag_id: str, progress: Progress) -> str:
+    """Have the scheduler run ``dag_id`` for its latest interval; return that run's id."""
+    was_paused = api.is_paused(dag_id)
+    known = {run["dag_run_id"] for run in api.runs(dag_id)}
+    api.unpause(dag_id)
+    if was_paused:
+        # catchup=False: the timetable schedules the latest complete interval as soon as the DAG is on.
+        deadline = time.monotonic() + NEW_RUN_WAIT
+        while time.monotonic() < deadline:
+            new = [run for run in api.runs(dag_id) if run["dag_run_id"] not in known]
+            if new:
+                progress.note(f"{dag_id}: the scheduler started {new[0]['dag_run_id']}")
+                return str(new[0]["dag_run_id"])
+            time.sleep(2)
+    latest = next(iter(api.runs(dag_id, limit=1)), None)
+    if latest is None:
+        raise DemoError(f"{dag_id} has no run after {NEW_RUN_WAIT:.0f}s: is the scheduler up? (`make status`)")
+    if latest["state"] in FINISHED:
+        api.clear_run(dag_id, latest["dag_run_id"])
+        progress.note(f"{dag_id}: re-running {latest['dag_run_id']} (cleared: same interval, same result)")
+    else:
+        progress.note(f"{dag_id}: following {latest['dag_run_id']} ({latest['state']})")
+    return str(latest["dag_run_id"])
+
+
+def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress) -> dict[str, dict[str, Any]]:
+    """Wait until every (dag_id, run_id) has finished; fail with the failed tasks if one did not succeed."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    finished: dict[str, dict[str, Any]] = {}
+    time.sleep(3)  # a cleared run is still "success" for a moment before the scheduler picks it up
+    while time.monotonic() < deadline:
+        parts = []
+        for dag_id, run_id in runs.items():
+            run = api.run(dag_id, run_id)
+            states = api.task_states(dag_id, run_id)
+            if run["state"] in FINISHED and run.get("end_date"):
+                finished[dag_id] = run
+            parts.append(f"{dag_id}: {run['state']}, {_task_summary(states)}")
+        progress.status("; ".join(parts))
+        if len(finished) == len(runs):
+            break
+        time.sleep(2)
+    else:
+        raise DemoError(f"not finished within {RUN_TIMEOUT:.0f}s: {', '.join(set(runs) - set(finished))}")
+    for dag_id, run in finished.items():
+        if run["state"] != "success":
+            failed = [t for t, s in api.task_states(dag_id, runs[dag_id]).items() if s in {"failed", "upstream_failed"}]
+            raise DemoError(f"{dag_id} run {runs[dag_id]} {run['state']}; tasks not done: {', '.join(failed)}")
+    return finished
+
+
+def wait_for_activation(api: AirflowApi, after: datetime, progress: Progress) -> str:
+    """The activation run the ingestions' Assets triggered (the first one queued after they landed)."""
+    deadline = time.monotonic() + NEW_RUN_WAIT
+    while time.monotonic() < deadline:
+        for run in api.runs(ACTIVATION, limit=5):
+            run_after = _parse_time(run.get("run_after"))
+            if run_after and run_after >= after:
+                progress.note(f"{ACTIVATION}: {run['run_type']} run {run['dag_run_id']}")
+                return str(run["dag_run_id"])
+        time.sleep(2)
+    raise DemoError(f"the Assets did not trigger {ACTIVATION} within {NEW_RUN_WAIT:.0f}s (is it paused?)")
+
+
+def _xcom(api: AirflowApi, dag_id: str, run_id: str, task_id: str) -> Any:
+    try:
+        return api.xcom(dag_id, run_id, task_id)
+    except AirflowApiError:
+        return None
+
+
+def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], elapsed: float) -> list[str]:
+    cloud = _xcom(api, "ingest_cloud_workspaces", runs["ingest_cloud_workspaces"], "load_to_snowflake") or {}
+    mirror = _xcom(api, "ingest_salesforce", runs["ingest_salesforce"], "mirror_complete") or {}
+    quarantined = cloud.get("quarantined") or {}
+    reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(quarantined.items())) or "none"
+    lines = [
+        "",
+        "What the pipeline did",
+        f"  Signups    interval {cloud.get('interval_start')} .. {cloud.get('interval_end')}: "
+        f"{cloud.get('extracted', 0)} extracted, {cloud.get('valid', 0)} valid and loaded, "
+        f"{sum(quarantined.values())} quarantined ({reasons})",
+        "  CRM mirror " + ", ".join(f"{obj} {n}" for obj, n in sorted(mirror.items())) + " records landed",
+        "  Hightouch  (one run per sync, in dependency order)",
+    ]
+    created: Counter[str] = Counter()
+    updated: Counter[str] = Counter()
+    for sync in default_syncs().syncs:
+        task_id = f"sync_{sync.slug.replace('-', '_')}"
+        result = _xcom(api, ACTIVATION, runs[ACTIVATION], task_id)
+        if not result:
+            lines.append(f"    {sync.slug:<26} no result")
+            continue
+        planned, ok, failed = result["planned_rows"], result["successful_rows"], result["failed_rows"]
+        created[sync.destination_object] += ok["added"]
+        updated[sync.destination_object] += ok["changed"]
+        lines.append(
+            f"    {sync.slug:<26} run {result['run_id']:>4} {result['status']:<8} planned {sum(planned.values()):>4}"
+            f"  ok +{ok['added']} ~{ok['changed']}  failed {sum(failed.values())}"
+        )
+    objects = sorted(set(created) | set(updated))
+    lines.append(
+        "  Salesforce " + ", ".join(f"{obj} {created[obj]} created / {updated[obj]} updated" for obj in objects)
+    )
+    lines.append(f"  Wall time  {elapsed:.0f}s")
+    port = settings.airflow_port
+    lines += [
+        "",
+        "Where to look",
+        f"  Airflow UI   http://localhost:{port}/dags/{ACTIVATION}  (also ingest_cloud_workspaces, ingest_salesforce)",
+        '  Salesforce   make soql Q="SELECT Name, Website, OwnerId FROM Account WHERE Dwh_External_Id__c != null"',
+        '               make soql Q="SELECT Subject, ActivityDate, OwnerId, WhatId FROM Task LIMIT 10"',
+        "  Warehouse    make sql Q='SELECT * FROM ANALYTICS.MARTS.SYNC_SALESFORCE_ACCOUNTS LIMIT 10'",
+        "               make sql Q='SELECT REASON, COUNT(*) FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE GROUP BY 1'",
+        f"  S3 files     {settings.bucket_dir}/cloud_app/workspaces/",
+        "  Stop it      make down   (state stays in .local/; `make clean` removes it)",
+    ]
+    return lines
 
 
 def main() -> int:
     settings = load_settings()
-    started = time.monotonic()
+    progress = Progress(stages=4)
     api = AirflowApi(f"http://127.0.0.1:{settings.airflow_port}")
-    print(f"[demo] waiting for Airflow to parse {DAG_ID} ...", flush=True)
-    api.wait_for_dag(DAG_ID)
-    api.unpause(DAG_ID)
-    run_id = api.trigger(DAG_ID)
-    print(f"[demo] triggered {DAG_ID} run {run_id}; the scheduler is running it ...", flush=True)
-    state = api.wait_for_run(DAG_ID, run_id)
-    tasks = api.task_states(DAG_ID, run_id)
-    print(f"[demo] run {state} in {time.monotonic() - started:.1f}s; tasks: {tasks}")
-    if state != "success":
-        print(f"[demo] FAILED: see the task logs at http://localhost:{settings.airflow_port}/dags/{DAG_ID}")
+    try:
+        progress.stage("waiting for the dag-processor to parse the pipeline")
+        for dag_id in (*INGESTIONS, ACTIVATION):
+            api.wait_for_dag(dag_id)
+        # On first, so that the ingestions' Asset events are queued for it (a paused DAG gets none).
+        api.unpause(ACTIVATION)
+
+        progress.stage("ingestion: the scheduler runs the Salesforce mirror and the signup extraction")
+        started_at = datetime.now(UTC)
+        runs = {dag_id: start_ingestion(api, dag_id, progress) for dag_id in INGESTIONS}
+        wait_for_runs(api, runs, progress)
+
+        progress.stage(f"activation: both Assets landed, so the scheduler runs {ACTIVATION} (dbt, then Hightouch)")
+        runs[ACTIVATION] = wait_for_activation(api, started_at, progress)
+        wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress)
+
+        progress.stage("summary")
+    except (DemoError, AirflowApiError) as exc:
+        progress.note("")
+        print(f"[demo] FAILED: {exc}\n[demo] logs: http://localhost:{settings.airflow_port}/dags  and .local/logs/")
         return 1
-    written = api.xcom(DAG_ID, run_id, "write_events_to_s3")
-    summary = api.xcom(DAG_ID, run_id, "count_warehouse_rows")
-    print(
-        "[demo] what it did:\n"
-        f"  S3       wrote {written['written']} events to s3://{settings.bucket}/{written['prefix']}part-0000.json.gz\n"
-        f"  COPY     {summary['files_loaded']} file(s) loaded, {summary['files_skipped']} skipped, "
-        f"{summary['rows_loaded']} rows into RAW.SMOKE.EVENTS\n"
-        f"  COUNT    RAW.SMOKE.EVENTS now holds {summary['table_rows']} rows\n"
-        "[demo] where to look:\n"
-        f"  Airflow UI   http://localhost:{settings.airflow_port}/dags/{DAG_ID}\n"
-        f"  S3 files     {settings.bucket_dir}/smoke/events/\n"
-        "  Warehouse    make sql Q='SELECT COUNT(*) FROM RAW.SMOKE.EVENTS'"
-    )
+    print("\n".join(summarise(api, settings, runs, progress.elapsed())), flush=True)
     return 0
 
 

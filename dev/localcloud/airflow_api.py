@@ -66,9 +66,39 @@ class AirflowApi:
             time.sleep(2)
         raise AirflowApiError(f"run {run_id} of {dag_id} not finished within {timeout:.0f}s")
 
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
+        """Every task instance of the run (mapped ones each), paging past the API's page limit."""
+        path, instances = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", []
+        while True:
+            page = self._call("GET", path, params={"limit": 100, "offset": len(instances)})
+            instances += page["task_instances"]
+            if not page["task_instances"] or len(instances) >= page["total_entries"]:
+                return instances
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        instances = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")["task_instances"]
-        return {ti["task_id"]: ti["state"] for ti in instances}
+        """task_id (with ``[map_index]`` for mapped tasks) -> state."""
+        return {
+            ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else ""): ti["state"]
+            for ti in self.task_instances(dag_id, run_id)
+        }
+
+    def is_paused(self, dag_id: str) -> bool:
+        return bool(self._call("GET", f"/dags/{dag_id}")["is_paused"])
+
+    def pause(self, dag_id: str) -> None:
+        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
+
+    def runs(self, dag_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The DAG's newest runs first (run_id, state, run_type, run_after, start_date, end_date, ...)."""
+        params = {"order_by": "-run_after", "limit": limit}
+        return list(self._call("GET", f"/dags/{dag_id}/dagRuns", params=params)["dag_runs"])
+
+    def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}"))
+
+    def clear_run(self, dag_id: str, run_id: str) -> None:
+        """Re-run every task of a finished run (Airflow's way to re-process the same data interval)."""
+        self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False})
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"

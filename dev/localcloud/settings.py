@@ -104,5 +104,5 @@ def load_settings() -> CloudSettings:
         salesforce_port=_port("LOCALCLOUD_SALESFORCE_PORT", 8444),
         hightouch_port=_port("LOCALCLOUD_HIGHTOUCH_PORT", 8002),
         bucket=os.environ.get("LANDING_BUCKET", "landing"),
-        signups_per_hour=int(os.environ.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "12")),
+        signups_per_hour=int(os.environ.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "120")),
     )

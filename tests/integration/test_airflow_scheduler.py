@@ -1,5 +1,5 @@
-"""The smoke DAG run by the real Airflow 3 components (api-server, scheduler, dag-processor, triggerer),
-exactly as `make demo` does it, and dbt connected to the same warehouse."""
+"""The real Airflow 3 components (api-server, scheduler, dag-processor, triggerer) run a triggered DAG (the smoke
+DAG, through the REST API as `make demo` drives them), and dbt is connected to the same warehouse."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import pytest
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
+SMOKE_DAG = "smoke_local_cloud"
+
 
 @pytest.fixture(scope="module")
 def airflow_running(data_platform, report):
@@ -22,10 +24,17 @@ def airflow_running(data_platform, report):
     return result
 
 
-def _demo() -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dev.demo"], cwd=REPO_ROOT, env=cloud_env(), capture_output=True, text=True, timeout=300
-    )
+def _run_smoke_dag() -> dict:
+    """Trigger the smoke DAG through the REST API and let the scheduler run it; return its last task's XCom."""
+    from dev.localcloud.airflow_api import AirflowApi
+
+    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
+    api.wait_for_dag(SMOKE_DAG)
+    api.unpause(SMOKE_DAG)
+    run_id = api.trigger(SMOKE_DAG)
+    state = api.wait_for_run(SMOKE_DAG, run_id)
+    assert state == "success", api.task_states(SMOKE_DAG, run_id)
+    return dict(api.xcom(SMOKE_DAG, run_id, "count_warehouse_rows"))
 
 
 def test_status_reports_every_service_healthy(airflow_running) -> None:
@@ -36,23 +45,17 @@ def test_status_reports_every_service_healthy(airflow_running) -> None:
                      "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]  # fmt: skip
 
 
-def test_demo_runs_the_smoke_dag_through_the_scheduler(airflow_running) -> None:
+def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
     from include.connections import SNOWFLAKE
 
     hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
     before = hook.get_first("SELECT COUNT(*) FROM RAW.SMOKE.EVENTS")[0]
-
-    first = _demo()
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "run success" in first.stdout
-    assert "1 file(s) loaded, 0 skipped, 5 rows into RAW.SMOKE.EVENTS" in first.stdout
-    assert f"RAW.SMOKE.EVENTS now holds {before + 5} rows" in first.stdout
-
-    second = _demo()
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert f"RAW.SMOKE.EVENTS now holds {before + 10} rows" in second.stdout
+    first = _run_smoke_dag()
+    assert (first["files_loaded"], first["rows_loaded"], first["table_rows"]) == (1, 5, before + 5)
+    second = _run_smoke_dag()
+    assert second["table_rows"] == before + 10
     runs = hook.get_records("SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM RAW.SMOKE.EVENTS GROUP BY 1")
     assert sorted(count for _, count in runs)[-2:] == [5, 5]
 
