@@ -3,6 +3,8 @@
 - ``GET /v1/workspaces?created_after=&created_before=&limit=&cursor=``: cursor pagination, newest-last.
 - ``POST /v1/workspaces``: create a workspace now (the demo and latency benchmarks use it).
 - ``/_admin/faults``: switches that make the next list requests fail like real APIs do.
+- ``/_admin/raw_events``: records injected verbatim (any JSON value) among a window's events, for tests of
+  what the ingestion does with input that breaks the contract.
 Token auth (``Authorization: Bearer``); OpenAPI at ``/openapi.json``.
 """
 
@@ -20,10 +22,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Response
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from dev.cloud_app.generator import Event, GeneratorConfig, WorkspaceGenerator, iso
+from dev.cloud_app.generator import GeneratorConfig, WorkspaceGenerator, iso
 
 MAX_LIMIT = 1000
 
@@ -77,6 +79,11 @@ class Fault(BaseModel):
     delay: float = Field(default=2.0, ge=0, le=120, description="seconds, for slow")
 
 
+class RawEvent(BaseModel):
+    created_at: str = Field(description="the sort key used for windowing and paging, ISO 8601 with zone")
+    body: Any = Field(description="served verbatim in `data`: any JSON value (a string stands for non-JSON text)")
+
+
 class CreatedStore:
     """Workspaces created through the API, persisted in SQLite so they survive restarts."""
 
@@ -108,6 +115,62 @@ class CreatedStore:
         return [json.loads(body) for (body,) in rows]
 
 
+class RawStore:
+    """Records injected through ``/_admin/raw_events``, persisted in SQLite and served exactly as given.
+
+    Their bodies need not be events (nor objects), so each carries its own sort key: ``created_at`` and a
+    ``key`` (``raw_<n>``, in insertion order) stand in for the ``(created_at, event_id)`` of real events.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS raw_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,"
+            " key TEXT UNIQUE, body TEXT NOT NULL)"
+        )
+        self._db.commit()
+
+    def add(self, events: list[tuple[str, Any]]) -> list[str]:
+        keys = []
+        with self._lock:
+            for created_at, body in events:
+                # ensure_ascii keeps any string (even a lone surrogate) storable and servable as it came.
+                cursor = self._db.execute(
+                    "INSERT INTO raw_events (created_at, body) VALUES (?, ?)", (created_at, json.dumps(body))
+                )
+                key = f"raw_{cursor.lastrowid:010d}"
+                self._db.execute("UPDATE raw_events SET key = ? WHERE seq = ?", (key, cursor.lastrowid))
+                keys.append(key)
+            self._db.commit()
+        return keys
+
+    def clear(self, keys: list[str] | None = None) -> int:
+        """Delete the given records (all when ``keys`` is None); returns how many went."""
+        with self._lock:
+            if keys is None:
+                deleted = self._db.execute("DELETE FROM raw_events").rowcount
+            else:
+                deleted = sum(self._db.execute("DELETE FROM raw_events WHERE key = ?", (k,)).rowcount for k in keys)
+            self._db.commit()
+        return deleted
+
+    def window(
+        self, start: str, end: str, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[tuple[str, str], Any]]:
+        """``((created_at, key), body)`` of the window's records after the cursor position, in order."""
+        sql = "SELECT created_at, key, body FROM raw_events WHERE created_at >= ? AND created_at < ?"
+        params: list[Any] = [start, end]
+        if after:
+            sql += " AND (created_at > ? OR (created_at = ? AND key > ?))"
+            params += [after[0], after[0], after[1]]
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, key LIMIT ?", [*params, limit]).fetchall()
+        return [((created_at, key), json.loads(body)) for created_at, key, body in rows]
+
+
 def _parse_instant(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -120,8 +183,8 @@ def _parse_instant(value: str, name: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _encode_cursor(window: tuple[str, str], last: dict[str, Any]) -> str:
-    raw = json.dumps({"w": window, "t": last["created_at"], "id": last["event_id"]}).encode()
+def _encode_cursor(window: tuple[str, str], last: tuple[str, str]) -> str:
+    raw = json.dumps({"w": window, "t": last[0], "id": last[1]}).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
@@ -145,6 +208,7 @@ def create_app(config: GeneratorConfig, state_dir: Path, token: str) -> FastAPI:
     )
     generator = WorkspaceGenerator(config)
     created = CreatedStore(state_dir / "created.sqlite")
+    raw = RawStore(state_dir / "raw_events.sqlite")
     faults: deque[Fault] = deque()
     faults_lock = threading.Lock()
 
@@ -195,18 +259,22 @@ def create_app(config: GeneratorConfig, state_dir: Path, token: str) -> FastAPI:
             )
         window = (iso(start), iso(end))
         after = _decode_cursor(cursor, window) if cursor else None
-        page = _page(generator, created, start, end, after, limit)
+        page = _page(generator, created, raw, start, end, after, limit)
         more = len(page) > limit
         page = page[:limit]
         body = {
-            "data": page,
-            "next_cursor": _encode_cursor(window, page[-1]) if more else None,
+            "data": [item for _, item, _ in page],
+            "next_cursor": _encode_cursor(window, page[-1][0]) if more else None,
             "has_more": more,
         }
         if fault is not None and fault.kind == "truncate":
             text = json.dumps(body)
             # The body ends mid-document, as when a proxy cuts a response: clients must not trust it.
             return Response(text[: max(len(text) // 2, 1)], media_type="application/json")
+        if any(injected for _, _, injected in page):
+            # Injected records must reach the client exactly as given, not as the response model would
+            # validate or coerce them (ensure_ascii: even a lone surrogate is sent as its JSON escape).
+            return Response(json.dumps(body), media_type="application/json")
         return body
 
     @app.post("/v1/workspaces", status_code=201, response_model=WorkspaceEvent, dependencies=[Depends(authorize)])
@@ -226,6 +294,19 @@ def create_app(config: GeneratorConfig, state_dir: Path, token: str) -> FastAPI:
         }
         created.add(event)
         return event
+
+    @app.post("/_admin/raw_events", status_code=201, dependencies=[Depends(authorize)], include_in_schema=False)
+    def add_raw_events(events: Annotated[list[RawEvent], Body(max_length=10_000)]) -> list[dict[str, str]]:
+        """Inject records served verbatim among the list's ``data`` in their window; answers their sort keys."""
+        keyed = [(iso(_parse_instant(event.created_at, "created_at")), event.body) for event in events]
+        return [
+            {"key": key, "created_at": created_at} for key, (created_at, _) in zip(raw.add(keyed), keyed, strict=True)
+        ]
+
+    @app.delete("/_admin/raw_events", dependencies=[Depends(authorize)], include_in_schema=False)
+    def clear_raw_events(key: Annotated[list[str] | None, Query()] = None) -> dict[str, int]:
+        """Delete the injected records with these ``key``s, or every one without ``key``."""
+        return {"deleted": raw.clear(key)}
 
     @app.get("/_admin/faults", dependencies=[Depends(authorize)], include_in_schema=False)
     def list_faults() -> list[Fault]:
@@ -249,32 +330,42 @@ def create_app(config: GeneratorConfig, state_dir: Path, token: str) -> FastAPI:
 def _page(
     generator: WorkspaceGenerator,
     created: CreatedStore,
+    raw: RawStore,
     start: datetime,
     end: datetime,
     after: tuple[str, str] | None,
     limit: int,
-) -> list[dict[str, Any]]:
-    """The next ``limit + 1`` events after the cursor: generated and created ones merged in order."""
+) -> list[tuple[tuple[str, str], Any, bool]]:
+    """The next ``limit + 1`` records after the cursor, as ``(sort key, record, injected)``: generated,
+    created and injected ones merged in order."""
     now = datetime.now(UTC)
     resume = max(start, _parse_instant(after[0], "cursor")) if after else start
-    generated: list[dict[str, Any]] = []
+    generated: list[tuple[tuple[str, str], Any, bool]] = []
     # Nothing is visible after now: never generate the future (a window may end in 2100).
     for event in generator.events(resume, min(end, now), as_of=now):
         item = event.to_api()
-        if after and (item["created_at"], item["event_id"]) <= after:
+        key = (item["created_at"], item["event_id"])
+        if after and key <= after:
             continue
-        generated.append(item)
+        generated.append((key, item, False))
         if len(generated) > limit:
             break
-    stored = created.window(iso(start), iso(end), after, limit + 1)
-    merged = sorted(generated + stored, key=lambda e: (e["created_at"], e["event_id"]))
+    window = (iso(start), iso(end))
+    stored = [((e["created_at"], e["event_id"]), e, False) for e in created.window(*window, after, limit + 1)]
+    injected = [(key, body, True) for key, body in raw.window(*window, after, limit + 1)]
+    merged = sorted(generated + stored + injected, key=lambda entry: entry[0])
     return merged[: limit + 1]
 
 
 def visible_events(
     config: GeneratorConfig, state_dir: Path, start: datetime, end: datetime, as_of: datetime
-) -> list[dict[str, Any]]:
-    """Ground truth for a window: what the API returns across all its pages (for tests and benchmarks)."""
-    events: list[Event] = list(WorkspaceGenerator(config).events(start, end, as_of=as_of))
-    stored = CreatedStore(state_dir / "created.sqlite").window(iso(start), iso(end), None, 10**9)
-    return sorted([e.to_api() for e in events] + stored, key=lambda e: (e["created_at"], e["event_id"]))
+) -> list[Any]:
+    """Ground truth for a window: what the API returns across all its pages (for tests and benchmarks),
+    injected raw records included, in the API's order."""
+    window = (iso(start), iso(end))
+    events = [e.to_api() for e in WorkspaceGenerator(config).events(start, end, as_of=as_of)]
+    events += CreatedStore(state_dir / "created.sqlite").window(*window, None, 10**9)
+    keyed: list[tuple[tuple[str, str], Any]] = [((e["created_at"], e["event_id"]), e) for e in events]
+    if (state_dir / "raw_events.sqlite").exists():
+        keyed += RawStore(state_dir / "raw_events.sqlite").window(*window, None, 10**9)
+    return [record for _, record in sorted(keyed, key=lambda entry: entry[0])]

@@ -1,7 +1,8 @@
 """Page through the cloud app API's workspace events for one window, through an Airflow HTTP connection.
 
 Retries (tenacity) cover what real APIs do: 429 (waiting exactly ``Retry-After``), 5xx, timeouts, dropped
-connections and a page whose body is not valid JSON (a truncated response). Pages are yielded one at a
+connections and a page whose body is not valid JSON (a truncated response). A page slower than the timeout
+(``timeout`` in the connection's extra, in seconds; default 60) is retried too. Pages are yielded one at a
 time, so memory stays bounded however large the window.
 """
 
@@ -20,6 +21,8 @@ import tenacity
 log = logging.getLogger(__name__)
 
 ENDPOINT = "v1/workspaces"
+#: Seconds to wait for a page (connect and read) unless the connection's extra sets ``{"timeout": <seconds>}``.
+DEFAULT_TIMEOUT = 60.0
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 
 
@@ -61,12 +64,31 @@ def _retry_after(response: requests.Response) -> float | None:
         return None
 
 
+def _timeout(value: Any) -> float:
+    """A positive number of seconds (a JSON extra may give it as a number or a numeric string)."""
+    try:
+        seconds = float("nan") if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise ValueError(f"timeout must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
 class WorkspaceEventsClient:
     """Reads ``GET /v1/workspaces`` pages; ``get`` is any callable performing the HTTP GET (HttpHook.run)."""
 
-    def __init__(self, hook: Any, token: str, page_size: int = 500, policy: RetryPolicy | None = None) -> None:
+    def __init__(
+        self,
+        hook: Any,
+        token: str,
+        page_size: int = 500,
+        policy: RetryPolicy | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         if not 1 <= page_size <= 1000:
             raise ValueError("page_size must be within 1..1000 (the API's limit)")
+        self.timeout = _timeout(timeout)
         self._hook = hook
         self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._page_size = page_size
@@ -81,16 +103,24 @@ class WorkspaceEventsClient:
         from airflow.providers.http.hooks.http import HttpHook
 
         hook = HttpHook(method="GET", http_conn_id=conn_id)
-        token = hook.get_connection(conn_id).password
+        connection = hook.get_connection(conn_id)
+        token = connection.password
         if not token:
             raise SourceApiError(f"connection {conn_id!r} has no API token (set it as the password)")
-        return cls(hook, token, page_size, policy)
+        timeout = connection.extra_dejson.get("timeout", DEFAULT_TIMEOUT)
+        try:
+            return cls(hook, token, page_size, policy, timeout=timeout)
+        except ValueError as exc:
+            raise SourceApiError(f"connection {conn_id!r}: {exc}") from None
 
     def _fetch_page(self, params: dict[str, Any]) -> dict[str, Any]:
         self.requests_made += 1
         try:
             response = self._hook.run(
-                ENDPOINT, data=params, headers=self._headers, extra_options={"check_response": False, "timeout": 60}
+                ENDPOINT,
+                data=params,
+                headers=self._headers,
+                extra_options={"check_response": False, "timeout": self.timeout},
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableResponse(f"connection problem: {exc}") from exc

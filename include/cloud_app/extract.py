@@ -88,7 +88,8 @@ def extract_interval(
             continue
         seen_event_ids.add(event.event_id)
         result.valid += 1
-        raw.add({**envelope, "payload": record})
+        # An event some producer embedded as a JSON string lands as the object it holds, like every other one.
+        raw.add({**envelope, "payload": json.loads(record) if isinstance(record, str) else record})
     raw.flush()
     quarantine.flush()
     result.quarantined = dict(sorted(reasons.items()))
@@ -97,8 +98,11 @@ def extract_interval(
 
 
 def _jsonable(record: Any) -> Any:
+    """The record as the quarantine can store it: as is, or as text when it cannot be written as UTF-8 JSON."""
     try:
-        json.dumps(record)
+        json.dumps(record, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: legal in a JSON escape, not in UTF-8; keep it escaped
+        return json.dumps(record)
     except (TypeError, ValueError):
         return repr(record)
     return record

@@ -12,15 +12,28 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 # Deliberately simple: one @, a dot in the domain, no spaces once trimmed. Case and padding are fixed in dbt.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Characters no address contains and no CRM should receive: C0/C1 controls (NUL...), invisible format
+# characters (zero-width, bidi overrides, BOM) and lone surrogates (not Unicode text: they cannot be encoded).
+_EMAIL_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ud800-\udfff]")
+# In names, controls (NUL, tabs, newlines...) are never meant; unicode letters, marks and emoji are fine.
+_TEXT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_TEXT = 255
 # Clock skew we tolerate between the source and us before calling a timestamp "from the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
+
+def _no_controls(value: str) -> str:
+    if _TEXT_FORBIDDEN.search(value):
+        raise ValueError(f"contains control characters: {value[:40]!r}")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT), AfterValidator(_no_controls)]
 
 
 class QuarantineReason(StrEnum):
@@ -50,6 +63,8 @@ class Owner(BaseModel):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
+        if _EMAIL_FORBIDDEN.search(value):
+            raise ValueError("invalid_email: contains control or invisible characters")
         if not _EMAIL.match(value.strip()):
             raise ValueError("invalid_email")
         if len(value) > MAX_TEXT:
@@ -92,6 +107,26 @@ def _reason_from(error: ValidationError) -> QuarantineReason:
     return QuarantineReason.INVALID_VALUE
 
 
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """Where the record holds a string (or key) with a lone surrogate: JSON can carry it, UTF-8 cannot."""
+    if isinstance(value, str):
+        return (path or "record") if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        if _SURROGATE.search(str(key)):
+            return where
+        found = _lone_surrogate(item, where)
+        if found:
+            return found
+    return None
+
+
 def _parse_instant(value: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -111,6 +146,11 @@ def classify(
             return None, QuarantineReason.INVALID_JSON, f"record is a string that is not JSON: {exc}"
     if not isinstance(record, dict):
         return None, QuarantineReason.WRONG_TYPE, f"record is a {type(record).__name__}, not an object"
+    where = _lone_surrogate(record)
+    if where:
+        reason = QuarantineReason.INVALID_EMAIL if where == "owner.email" else QuarantineReason.INVALID_VALUE
+        where = where.encode("ascii", "backslashreplace").decode()  # the detail itself must be valid text
+        return None, reason, f"{where}: not valid Unicode text (a lone surrogate)"
     try:
         event = WorkspaceEvent.model_validate(record)
     except ValidationError as exc:

@@ -164,3 +164,55 @@ def test_openapi_is_served(api) -> None:
     spec = requests.get(f"{BASE}/openapi.json", timeout=5).json()
     assert set(spec["paths"]) == {"/v1/workspaces"}
     assert {"get", "post"} == set(spec["paths"]["/v1/workspaces"])
+
+
+RAW_WINDOW = (datetime(2026, 11, 2, 7, 0, tzinfo=UTC), datetime(2026, 11, 2, 7, 10, tzinfo=UTC))
+
+
+def test_raw_events_are_served_verbatim_in_their_window_and_paged_exactly(api, emulators) -> None:
+    """Injected records, whatever they hold, come back exactly as given, in order, on every page size;
+    records outside the window do not; deleting them by key restores the generated window."""
+    generated = visible_events(source_config(), emulators / "cloud_app", *RAW_WINDOW, as_of=datetime.now(UTC))
+    first = generated[0]
+    bodies = [
+        "{not json",  # a string stands for non-JSON text
+        None,
+        42,
+        [1, {"nested": True}],
+        {"event_id": "x", "seats": "twelve", "name": "nul\u0000 and lone \ud800 surrogate"},
+        {**first, "plan": "platinum"},  # same sort key as a generated event: served right after it
+    ]
+    at = ["2026-11-02T07:00:00Z", "2026-11-02T07:03:00+00:00", "2026-11-02T07:03:00.000Z",
+          "2026-11-02T07:09:59.999Z", "2026-11-02T07:05:00Z", first["created_at"]]  # fmt: skip
+    outside = [{"created_at": "2026-11-02T07:10:00Z", "body": "after"}, {"created_at": "2026-11-02T06:59:59.999Z",
+                                                                          "body": "before"}]  # fmt: skip
+    injected = [{"created_at": t, "body": b} for t, b in zip(at, bodies, strict=True)] + outside
+    # requests sends JSON with ASCII escapes, so even a lone surrogate travels as "\ud800".
+    response = requests.post(f"{BASE}/_admin/raw_events", json=injected, headers=AUTH, timeout=10)
+    assert response.status_code == 201, response.text
+    keys = [k["key"] for k in response.json()]
+    assert [k["created_at"] for k in response.json()][:3] == ["2026-11-02T07:00:00.000Z", "2026-11-02T07:03:00.000Z",
+                                                              "2026-11-02T07:03:00.000Z"]  # fmt: skip
+    try:
+        truth = visible_events(source_config(), emulators / "cloud_app", *RAW_WINDOW, as_of=datetime.now(UTC))
+        assert len(truth) == len(generated) + len(bodies)
+        assert [b for b in truth if b not in generated] == [bodies[i] for i in (0, 5, 1, 2, 4, 3)]
+        assert truth[truth.index(first) + 1] == bodies[5]
+        for limit in (1, 4, 1000):
+            events, pages = fetch_all(*RAW_WINDOW, limit)
+            assert events == truth, limit  # json.loads of each page: bodies survive byte for byte
+            assert pages == max(1, math.ceil(len(truth) / limit))
+        assert "\ud800" in fetch_all(*RAW_WINDOW, 1000)[0][truth.index(bodies[4])]["name"]
+        # Bad input for the injection endpoint itself.
+        bad = requests.post(f"{BASE}/_admin/raw_events", json=[{"created_at": "yesterday", "body": 1}],
+                            headers=AUTH, timeout=5)  # fmt: skip
+        assert bad.status_code == 400
+        assert (
+            requests.post(f"{BASE}/_admin/raw_events", json=[{"body": 1}], headers=AUTH, timeout=5).status_code == 422
+        )
+        assert requests.post(f"{BASE}/_admin/raw_events", json=[], timeout=5).status_code == 401
+    finally:
+        deleted = requests.delete(f"{BASE}/_admin/raw_events", params={"key": keys}, headers=AUTH, timeout=10)
+    assert deleted.json() == {"deleted": len(injected)}
+    assert fetch_all(*RAW_WINDOW, 1000)[0] == generated
+    assert "/_admin/raw_events" not in requests.get(f"{BASE}/openapi.json", timeout=5).json()["paths"]

@@ -118,3 +118,56 @@ def test_a_page_without_the_documented_shape_is_retried() -> None:
 def test_page_size_is_bounded_by_the_api_limit() -> None:
     with pytest.raises(ValueError, match="page_size"):
         WorkspaceEventsClient(ScriptedHook(), "token", page_size=5000)
+
+
+class RecordingHook(ScriptedHook):
+    """A ScriptedHook that also keeps the extra_options of every request."""
+
+    def __init__(self, *replies: Reply | Exception) -> None:
+        super().__init__(*replies)
+        self.options: list[dict] = []
+
+    def run(self, endpoint, data=None, headers=None, extra_options=None):
+        self.options.append(dict(extra_options or {}))
+        return super().run(endpoint, data, headers, extra_options)
+
+
+def _connection(monkeypatch, extra: dict | None) -> None:
+    conn = {"conn_type": "http", "host": "http://127.0.0.1:9", "password": "token"}
+    if extra is not None:
+        conn["extra"] = extra
+    monkeypatch.setenv("AIRFLOW_CONN_CLOUD_APP_TEST", json.dumps(conn))
+
+
+def test_every_request_carries_the_default_timeout_of_60_seconds() -> None:
+    hook = RecordingHook(page([1], "c1"), page([2], None))
+    client = WorkspaceEventsClient(hook, "token", policy=NoSleepPolicy())
+    assert sum(len(p) for p in client.pages(START, END)) == 2
+    assert hook.options == [{"check_response": False, "timeout": 60.0}] * 2
+
+
+@pytest.mark.parametrize(("extra", "timeout"), [(None, 60.0), ({}, 60.0), ({"timeout": 5}, 5.0),
+                                                ({"timeout": "2.5"}, 2.5)])  # fmt: skip
+def test_timeout_comes_from_the_connection_extra(monkeypatch, extra, timeout) -> None:
+    _connection(monkeypatch, extra)
+    client = WorkspaceEventsClient.from_connection("cloud_app_test")
+    assert client.timeout == timeout
+    # The timeout reaches every request (HttpHook gives extra_options precedence over the connection).
+    client._hook = RecordingHook(page([1], None))
+    list(client.pages(START, END))
+    assert client._hook.options == [{"check_response": False, "timeout": timeout}]
+
+
+@pytest.mark.parametrize("bad", [0, -1, "soon", True, None, [5]])
+def test_a_bad_timeout_in_the_connection_fails_clearly(monkeypatch, bad) -> None:
+    _connection(monkeypatch, {"timeout": bad})
+    with pytest.raises(SourceApiError, match="timeout must be a positive number of seconds"):
+        WorkspaceEventsClient.from_connection("cloud_app_test")
+
+
+def test_a_read_timeout_is_retried_like_a_dropped_connection() -> None:
+    hook = RecordingHook(requests.ReadTimeout("read timed out (read timeout=5.0)"), page([1, 2], None))
+    client = WorkspaceEventsClient(hook, "token", policy=NoSleepPolicy(), timeout=5)
+    assert [e["event_id"] for p in client.pages(START, END) for e in p] == [1, 2]
+    assert (client.retries, client.requests_made) == (1, 2)
+    assert [o["timeout"] for o in hook.options] == [5.0, 5.0]

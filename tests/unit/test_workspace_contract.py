@@ -84,3 +84,40 @@ def test_unicode_names_are_valid() -> None:
 
 def test_embedded_json_string_is_parsed() -> None:
     assert classify(json.dumps(GOOD), START, END, NOW)[1] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "reason"),
+    [
+        ("owner.email", "pe\u0000ter@initech.com", QuarantineReason.INVALID_EMAIL),  # NUL
+        ("owner.email", "peter\u0007@initech.com", QuarantineReason.INVALID_EMAIL),  # other C0 control
+        ("owner.email", "peter\u0085@initech.com", QuarantineReason.INVALID_EMAIL),  # C1 control
+        ("owner.email", "pe\u200bter@initech.com", QuarantineReason.INVALID_EMAIL),  # zero-width space
+        ("owner.email", "peter@\u202einitech.com", QuarantineReason.INVALID_EMAIL),  # bidi override
+        ("owner.email", "\ufeffpeter@initech.com", QuarantineReason.INVALID_EMAIL),  # BOM
+        ("owner.email", "pe\ud800ter@initech.com", QuarantineReason.INVALID_EMAIL),  # lone surrogate
+        ("owner.first_name", "Pe\udc80ter", QuarantineReason.INVALID_VALUE),
+        ("owner.nickname", "\ud83d", QuarantineReason.INVALID_VALUE),  # even in a field the contract lets through
+        ("owner.first_name", "Pe\u0000ter", QuarantineReason.INVALID_VALUE),
+        ("workspace_name", "Initech\nworkspace", QuarantineReason.INVALID_VALUE),
+    ],
+)
+def test_control_characters_and_lone_surrogates_are_quarantined(path, value, reason) -> None:
+    event, got, detail = classify(_with(path, value), START, END, NOW)
+    assert (event, got) == (None, reason), detail
+    detail.encode()  # the detail is landed too: it must be encodable text
+
+
+def test_a_lone_surrogate_in_a_key_is_reported_encodably() -> None:
+    record = copy.deepcopy(GOOD)
+    record["owner"]["\ud800"] = "x"
+    event, got, detail = classify(record, START, END, NOW)
+    assert (event, got) == (None, QuarantineReason.INVALID_VALUE)
+    assert detail == "owner.\\ud800: not valid Unicode text (a lone surrogate)"
+
+
+@pytest.mark.parametrize("name", ["Zoë", "李 小龍", "Ήρα", "Ñandú 🚀", "👩\u200d💻 Dev", "O'Brien-Żółć"])
+def test_unicode_names_and_emoji_stay_valid(name) -> None:
+    record = _with("workspace_name", name)
+    record["owner"]["first_name"] = name
+    assert classify(record, START, END, NOW)[1] is None
