@@ -89,29 +89,41 @@ def _task_summary(states: dict[str, str | None]) -> str:
     return f"{done}/{len(states)} tasks done" + (f" ({detail})" if detail else "")
 
 
-def start_ingestion(api: AirflowApi, dag_id: str, progress: Progress) -> str:
-    """Have the scheduler run ``dag_id`` for its latest interval; return that run's id."""
-    was_paused = api.is_paused(dag_id)
-    known = {run["dag_run_id"] for run in api.runs(dag_id)}
-    api.unpause(dag_id)
-    if was_paused:
-        # catchup=False: the timetable schedules the latest complete interval as soon as the DAG is on.
-        deadline = time.monotonic() + NEW_RUN_WAIT
-        while time.monotonic() < deadline:
-            new = [run for run in api.runs(dag_id) if run["dag_run_id"] not in known]
+def start_ingestions(api: AirflowApi, dag_ids: tuple[str, ...], progress: Progress) -> dict[str, str]:
+    """Have the scheduler run each ingestion for its latest interval; return the run ids.
+
+    DAGs are switched on together, so both pick the same latest interval; a DAG that was already on gets its
+    latest run cleared (or followed, if it is still running).
+    """
+    was_paused = {dag_id: api.is_paused(dag_id) for dag_id in dag_ids}
+    known = {dag_id: {run["dag_run_id"] for run in api.runs(dag_id)} for dag_id in dag_ids}
+    for dag_id in dag_ids:
+        api.unpause(dag_id)
+    runs: dict[str, str] = {}
+    # catchup=False: the timetable schedules the latest complete interval as soon as a DAG is switched on.
+    deadline = time.monotonic() + NEW_RUN_WAIT
+    waiting = [dag_id for dag_id in dag_ids if was_paused[dag_id]]
+    while waiting and time.monotonic() < deadline:
+        for dag_id in list(waiting):
+            new = [run for run in api.runs(dag_id) if run["dag_run_id"] not in known[dag_id]]
             if new:
-                progress.note(f"{dag_id}: the scheduler started {new[0]['dag_run_id']}")
-                return str(new[0]["dag_run_id"])
-            time.sleep(2)
-    latest = next(iter(api.runs(dag_id, limit=1)), None)
-    if latest is None:
-        raise DemoError(f"{dag_id} has no run after {NEW_RUN_WAIT:.0f}s: is the scheduler up? (`make status`)")
-    if latest["state"] in FINISHED:
-        api.clear_run(dag_id, latest["dag_run_id"])
-        progress.note(f"{dag_id}: re-running {latest['dag_run_id']} (cleared: same interval, same result)")
-    else:
-        progress.note(f"{dag_id}: following {latest['dag_run_id']} ({latest['state']})")
-    return str(latest["dag_run_id"])
+                runs[dag_id] = str(new[-1]["dag_run_id"])
+                progress.note(f"{dag_id}: the scheduler started {runs[dag_id]}")
+                waiting.remove(dag_id)
+        time.sleep(1)
+    for dag_id in dag_ids:
+        if dag_id in runs:
+            continue
+        latest = next(iter(api.runs(dag_id, limit=1)), None)
+        if latest is None:
+            raise DemoError(f"{dag_id} has no run after {NEW_RUN_WAIT:.0f}s: is the scheduler up? (`make status`)")
+        runs[dag_id] = str(latest["dag_run_id"])
+        if latest["state"] in FINISHED:
+            api.clear_run(dag_id, runs[dag_id])
+            progress.note(f"{dag_id}: re-running {runs[dag_id]} (cleared: same interval, same result)")
+        else:
+            progress.note(f"{dag_id}: following {runs[dag_id]} ({latest['state']})")
+    return runs
 
 
 def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress) -> dict[str, dict[str, Any]]:
@@ -222,7 +234,7 @@ def main() -> int:
 
         progress.stage("ingestion: the scheduler runs the Salesforce mirror and the signup extraction")
         started_at = datetime.now(UTC)
-        runs = {dag_id: start_ingestion(api, dag_id, progress) for dag_id in INGESTIONS}
+        runs = start_ingestions(api, INGESTIONS, progress)
         wait_for_runs(api, runs, progress)
 
         progress.stage(f"activation: both Assets landed, so the scheduler runs {ACTIVATION} (dbt, then Hightouch)")

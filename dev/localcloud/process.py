@@ -110,6 +110,38 @@ def stop_groups(pgids: list[int], timeout: float = 20.0) -> set[int]:
     return remaining
 
 
+def _ancestors() -> set[int]:
+    pids, pid = set(), os.getpid()
+    while pid > 1:
+        pids.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            break
+    return pids
+
+
+def airflow_task_groups(airflow_home: Path) -> list[int]:
+    """Process groups of Airflow task processes that run with this cloud's AIRFLOW_HOME.
+
+    The LocalExecutor's supervisor starts each task in a session of its own, outside the scheduler's process
+    group; when the scheduler has to be killed they are left behind. They are found by the AIRFLOW_HOME in
+    their environment (this cloud's private directory), never by name.
+    """
+    marker = f"AIRFLOW_HOME={airflow_home}".encode()
+    mine = _ancestors()
+    groups: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                groups.add(os.getpgid(int(entry.name)))
+        except (OSError, ProcessLookupError):
+            continue
+    return sorted(groups - {os.getpgid(0)})
+
+
 def stop_group(pgid: int, timeout: float = 20.0) -> bool:
     """Stop one process group; True if it had to be killed."""
     return bool(stop_groups([pgid], timeout))

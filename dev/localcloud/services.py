@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dev.localcloud.certs import CA_BUNDLE, ensure_certificates
 from dev.localcloud.env import environment
-from dev.localcloud.process import PidFile, port_in_use, spawn, stop_group, stop_groups
+from dev.localcloud.process import PidFile, airflow_task_groups, port_in_use, spawn, stop_group, stop_groups
 from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
 
 VENV_BIN = Path(sys.executable).parent
@@ -291,6 +291,11 @@ def stop(services: list[Service], settings: CloudSettings, log: Callable[[str], 
     for service, pid in running:
         service.pidfile(settings).remove()
         log(f"{service.name}: stopped (process group {pid}{', had to SIGKILL' if pid in killed else ''})")
+    if any(s.name.startswith("airflow-") for s in services):
+        leftovers = airflow_task_groups(settings.airflow_home)
+        if leftovers:
+            stop_groups(leftovers)
+            log(f"airflow: stopped {len(leftovers)} task process group(s) the scheduler left behind")
 
 
 def prepare_state(settings: CloudSettings) -> None:
