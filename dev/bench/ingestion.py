@@ -6,15 +6,14 @@ once in ``baseline`` mode, each in its own process, measuring wall time and the 
 Sizes up to 100k are measured three times, interleaved, and the median run is reported.
 Results replace the "Ingestion" section of docs/benchmarks.md.
 
-    make bench            # all sizes
-    BENCH_SIZES=10000 make bench
+    python -m dev.bench ingestion                                     # 10k and 100k (make bench's default)
+    BENCH_SIZES=10000,100000,1000000 python -m dev.bench ingestion    # with the 1M case (minutes)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -84,7 +83,10 @@ def _median(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> int:
+    from dev.bench.common import Machine
+
     sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000,1000000").split(",")]
+    machine = Machine()
     _localcloud("up", "--only", "s3,snowflake,cloud-app")
     rows = []
     try:
@@ -104,15 +106,17 @@ def main() -> int:
                   f"baseline {baseline['seconds']:.1f}s {baseline['rss_mb']:.0f} MB", flush=True)  # fmt: skip
     finally:
         _localcloud("down")
-    write_section(rows)
+    machine.finish()
+    write_section(rows, machine.header(f"BENCH_SIZES={','.join(map(str, sizes))} python -m dev.bench ingestion"))
     return 0
 
 
-def write_section(rows: list[tuple[int, dict[str, float], dict[str, float]]]) -> None:
+def write_section(rows: list[tuple[int, dict[str, float], dict[str, float]]], header: str) -> None:
     lines = [
         BEGIN,
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, Python {platform.python_version()}"
-        ", with `make bench` (`python -m dev.bench.ingestion`). Each case runs in its own process after a warm-up"
+        header,
+        "",
+        "Each case runs in its own process after a warm-up"
         " pass (median of 3 interleaved runs up to 100k, one run at 1M); wall time includes interpreter start-up and"
         " imports; peak RSS is the process's VmHWM. The emulator, S3"
         " and Snowflake stand-ins share the same machine.",
