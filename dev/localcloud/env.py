@@ -130,6 +130,9 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "DBT_TARGET": "local",
         # The local cloud is offline: no usage reports (they would only time out).
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # Cosmos keeps dbt's partial-parse state per cache dir, and dbt re-parses the whole project (~5 s a task)
+        # when the profile (host, port) differs from the one that wrote it: one cache per cloud, not one per machine.
+        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.home / "cosmos"),
         "DO_NOT_TRACK": "1",
     }
     for conn_id, value in connection_values(settings).items():
