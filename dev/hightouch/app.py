@@ -4,6 +4,8 @@
 - ``GET /api/v1/syncs[?slug=&limit=&offset=]``, ``GET /api/v1/syncs/{id}``,
   ``GET /api/v1/syncs/{id}/runs[?runId=&limit=]``
 - ``GET /api/v1/syncs/{id}/runs/{runId}/errors``: per-row errors kept for a run (emulator extra)
+- ``GET|PUT|DELETE /api/v1/_admin/pacing``: records per Salesforce call and a pause between calls, so a test can
+  stop Salesforce between two batches of one run (emulator extra; in memory, DELETE restores the defaults)
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ import json
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from dev.hightouch.runner import SyncRunner
+from dev.hightouch.destination import BATCH
+from dev.hightouch.runner import Pacing, SyncRunner
 from dev.hightouch.store import Store
 from include.hightouch.syncs import Sync, SyncCatalogue
 
 WORKSPACE_ID = "42"
+
+
+class PacingBody(BaseModel):
+    batchSize: int = Field(default=BATCH, ge=1, le=BATCH)
+    pauseSeconds: float = Field(default=0.0, ge=0, le=60)
 
 
 def _sync_body(sync: Sync, store: Store) -> dict[str, Any]:
@@ -116,5 +125,19 @@ def create_app(catalogue: SyncCatalogue, store: Store, runner: SyncRunner, token
         if store.run(sync_id, run_id) is None:
             raise HTTPException(404, {"message": f"Run {run_id} not found"})
         return {"data": store.row_errors(run_id)}
+
+    @app.get("/api/v1/_admin/pacing", dependencies=[Depends(authorize)], include_in_schema=False)
+    def get_pacing() -> PacingBody:
+        return PacingBody(batchSize=runner.pacing.batch_size, pauseSeconds=runner.pacing.pause_seconds)
+
+    @app.put("/api/v1/_admin/pacing", dependencies=[Depends(authorize)], include_in_schema=False)
+    def set_pacing(body: PacingBody) -> PacingBody:
+        runner.pacing = Pacing(batch_size=body.batchSize, pause_seconds=body.pauseSeconds)
+        return body
+
+    @app.delete("/api/v1/_admin/pacing", status_code=204, dependencies=[Depends(authorize)], include_in_schema=False)
+    def reset_pacing() -> Response:
+        runner.pacing = Pacing()
+        return Response(status_code=204)
 
     return app

@@ -10,10 +10,12 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from dev.hightouch.destination import DestinationUnavailable, SalesforceDestination
+from dev.hightouch.destination import BATCH, DestinationUnavailable, SalesforceDestination
 from dev.hightouch.store import Store
 from dev.localcloud.warehouse import connect
 from include.hightouch.syncs import Sync, SyncCatalogue
@@ -53,6 +55,18 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """How runs send rows to Salesforce: records a call (at most the collections limit) and a pause between calls.
+
+    The defaults are Hightouch's behaviour; tests shrink the batches and add a pause (``/api/v1/_admin/pacing``)
+    to stop Salesforce between two batches of one run.
+    """
+
+    batch_size: int = BATCH
+    pause_seconds: float = 0.0
 
 
 class ModelQueryError(RuntimeError):
@@ -99,6 +113,7 @@ class SyncRunner:
         self.snowflake_port = snowflake_port
         self.destination = destination
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.pacing = Pacing()
         for run in store.unfinished_runs():  # the emulator restarted mid-run, as a Hightouch worker can
             run.update(status="interrupted", error="The sync run was interrupted", finishedAt=now_iso())
             store.save_run(run)
@@ -118,6 +133,46 @@ class SyncRunner:
                 log.exception("run %s crashed", job["run"]["id"])
                 job["run"].update(status="failed", error=f"Internal error: {exc}", finishedAt=now_iso())
                 self.store.save_run(job["run"])
+
+    def _send(
+        self, sync: Sync, run: dict[str, Any], rows: list[tuple[str, dict[str, Any], str]]
+    ) -> tuple[dict[str, str], list[tuple[str, str]], str | None]:
+        """Write ``(key, record, hash)`` rows batch by batch; return (written key -> hash, row errors, fatal error).
+
+        Each batch's successes are recorded as synced as soon as Salesforce confirms them, and the run's
+        ``completionRatio`` moves on: if Salesforce becomes unreachable (or the emulator stops) mid-run, the rows
+        already written are not sent again by the next run, and every row not written stays in the diff.
+        """
+        written: dict[str, str] = {}
+        errors: list[tuple[str, str]] = []
+        if not rows:
+            return written, errors, None
+        pacing = self.pacing
+        destination = self.destination()
+        done = 0
+        for start in range(0, len(rows), pacing.batch_size):
+            if start and pacing.pause_seconds:
+                time.sleep(pacing.pause_seconds)
+            batch = rows[start : start + pacing.batch_size]
+            try:
+                results = destination.write(
+                    sync.destination_object, sync.mode, sync.external_id_field, [record for _, record, _ in batch]
+                )
+            except DestinationUnavailable as exc:
+                errors += [(key, str(exc)) for key, _, _ in rows[start:]]
+                return written, errors, str(exc)
+            batch_written = {key: digest for (key, _, digest), result in zip(batch, results, strict=True) if result.ok}
+            errors += [
+                (key, result.error or "unknown error")
+                for (key, _, _), result in zip(batch, results, strict=True)
+                if not result.ok
+            ]
+            self.store.record_synced(sync.id, batch_written, [])
+            written |= batch_written
+            done += len(batch)
+            run.update(completionRatio=round(done / len(rows), 4))
+            self.store.save_run(run)
+        return written, errors, None
 
     def _execute(self, sync: Sync, run: dict[str, Any], full_resync: bool) -> None:
         store = self.store
@@ -154,26 +209,9 @@ class SyncRunner:
         store.save_run(run)
 
         to_write = added + changed
-        written: dict[str, str] = {}
-        errors: list[tuple[str, str]] = []
-        fatal: str | None = None
-        if to_write:
-            try:
-                results = self.destination().write(
-                    sync.destination_object, sync.mode, sync.external_id_field, [current[k] for k in to_write]
-                )
-            except DestinationUnavailable as exc:
-                fatal = str(exc)
-                results = []
-            for key, result in zip(to_write, results, strict=False):
-                if result.ok:
-                    written[key] = hashes[key]
-                else:
-                    errors.append((key, result.error or "unknown error"))
-            if fatal:
-                errors += [(k, fatal) for k in to_write[len(results) :]]
+        written, errors, fatal = self._send(sync, run, [(key, current[key], hashes[key]) for key in to_write])
         # Removed rows are left in Salesforce (Hightouch's default for upserts) and no longer tracked.
-        store.record_synced(sync.id, written, removed)
+        store.record_synced(sync.id, {}, removed)
         store.add_row_errors(run["id"], errors)
 
         failed_keys = {k for k, _ in errors}
@@ -188,10 +226,8 @@ class SyncRunner:
         elif errors and not written:
             run.update(status="failed", error=f"All {len(errors)} rows failed; first: {errors[0][0]}: {errors[0][1]}")
         elif errors:
-            run.update(
-                status="warning",
-                error=f"{len(errors)} of {len(to_write)} rows failed; first: {errors[0][0]}: {errors[0][1]}",
-            )
+            reason = fatal or f"first: {errors[0][0]}: {errors[0][1]}"
+            run.update(status="warning", error=f"{len(errors)} of {len(to_write)} rows failed; {reason}")
         else:
             run.update(status="success")
         store.save_run(run)

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dev.salesforce import composite, oauth, query, rows
+from dev.salesforce import composite, faults, oauth, query, rows
 from dev.salesforce.errors import ApiError, not_found
 from dev.salesforce.seed import Seed, default_seed, integration_seed, load_seed
 from dev.salesforce.store import Store
@@ -96,10 +96,11 @@ def create_app(
     app = FastAPI(title="Salesforce emulator", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.store = store
     app.state.rejected_secret = rejected_secret
+    app.state.faults = faults.WriteFaults()
     app.add_middleware(_StripTrailingSlash)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (oauth, rows, composite, query):
+    for module in (oauth, rows, composite, query, faults):
         app.include_router(module.router)
     return app

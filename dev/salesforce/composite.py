@@ -55,7 +55,7 @@ def _typed_payload(raw: Any) -> Payload:
 def _apply(session: Session, operations: list[Operation], all_or_none: bool) -> list[dict[str, Any]]:
     """Run each write in order in one transaction; with ``all_or_none``, any failure undoes them all."""
     with session.store.transaction() as tx:
-        writer = Writer(session.store, tx, session.user_id)
+        writer = session.writer(tx)
         results = []
         for write, record_id in operations:
             try:

@@ -9,13 +9,16 @@ the collection endpoints report in that record's result.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dev.salesforce import ids
 from dev.salesforce.errors import ApiError, not_found, record_error
 from dev.salesforce.schema import STRING_TYPES, Field, SObjectType, object_of_id, sobject
 from dev.salesforce.store import Record, Store, Transaction
 from dev.salesforce.values import cannot_deserialize, coerce, valid_email
+
+if TYPE_CHECKING:
+    from dev.salesforce.faults import WriteFaults
 
 
 @dataclass(frozen=True)
@@ -105,14 +108,18 @@ class Writer:
     """Applies payloads inside one transaction, as the user ``user_id`` (CreatedById, default OwnerId).
 
     ``trusted`` lets the seed set read-only fields (e.g. a converted lead's ConvertedContactId), which
-    Salesforce itself only sets through processes like lead conversion.
+    Salesforce itself only sets through processes like lead conversion. ``faults`` are the test switches that
+    reject chosen records (faults.py).
     """
 
-    def __init__(self, store: Store, tx: Transaction, user_id: str, *, trusted: bool = False) -> None:
+    def __init__(
+        self, store: Store, tx: Transaction, user_id: str, *, trusted: bool = False, faults: WriteFaults | None = None
+    ) -> None:
         self._store = store
         self._tx = tx
         self._user_id = user_id
         self._trusted = trusted
+        self._faults = faults
 
     def create(self, payload: Payload) -> Record:
         object_type = payload.sobject
@@ -231,6 +238,8 @@ class Writer:
         self, object_type: SObjectType, fields: dict[str, Any], *, required: list[str], record_id: str | None
     ) -> Record:
         """Check what needs the whole record, then store it (``record_id`` None: a new record)."""
+        if self._faults is not None:
+            self._faults.check(object_type.name, fields)
         missing = [
             f.name
             for f in object_type.fields

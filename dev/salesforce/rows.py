@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from dev.salesforce.composite import COLLECTION_LIMIT
-from dev.salesforce.dml import Writer, invalid_field, live_record, parse_payload
+from dev.salesforce.dml import invalid_field, live_record, parse_payload
 from dev.salesforce.errors import not_found
 from dev.salesforce.schema import OBJECTS, SObjectType
 from dev.salesforce.soql import attributes
@@ -50,7 +50,7 @@ def sobject_basic_info(_: SessionDep, object_name: str) -> dict[str, Any]:
 def create(session: SessionDep, object_name: str, body: JsonBody) -> dict[str, Any]:
     payload = parse_payload(object_or_404(object_name), body)
     with session.store.transaction() as tx:
-        return saved(Writer(session.store, tx, session.user_id).create(payload))
+        return saved(session.writer(tx).create(payload))
 
 
 @router.get("/sobjects/{object_name}/describe")
@@ -70,7 +70,7 @@ def update(session: SessionDep, object_name: str, record_id: str, body: JsonBody
     object_type = object_or_404(object_name)
     payload = parse_payload(object_type, body)
     with session.store.transaction() as tx:
-        Writer(session.store, tx, session.user_id).update(object_type, path_id(record_id), payload)
+        session.writer(tx).update(object_type, path_id(record_id), payload)
     return Response(status_code=204)
 
 
@@ -78,7 +78,7 @@ def update(session: SessionDep, object_name: str, record_id: str, body: JsonBody
 def delete(session: SessionDep, object_name: str, record_id: str) -> Response:
     object_type = object_or_404(object_name)
     with session.store.transaction() as tx:
-        Writer(session.store, tx, session.user_id).delete(object_type, path_id(record_id))
+        session.writer(tx).delete(object_type, path_id(record_id))
     return Response(status_code=204)
 
 
@@ -100,7 +100,7 @@ def upsert(session: SessionDep, object_name: str, field_name: str, value: str, b
     key = external_id_field(object_type, field_name)
     payload = parse_payload(object_type, body)
     with session.store.transaction() as tx:
-        record, created = Writer(session.store, tx, session.user_id).upsert(payload, key, value)
+        record, created = session.writer(tx).upsert(payload, key, value)
     return JSONResponse(saved(record, created=created), status_code=201 if created else 200)
 
 
@@ -111,7 +111,7 @@ def delete_by_external_id(session: SessionDep, object_name: str, field_name: str
     if record is None:
         raise not_found()
     with session.store.transaction() as tx:
-        Writer(session.store, tx, session.user_id).delete(object_type, record.id)
+        session.writer(tx).delete(object_type, record.id)
     return Response(status_code=204)
 
 

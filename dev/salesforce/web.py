@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
 
 from dev.salesforce import ids
+from dev.salesforce.dml import Writer
 from dev.salesforce.errors import ApiError, json_parser_error, not_found
 from dev.salesforce.schema import API_VERSION, Field, SObjectType, sobject
-from dev.salesforce.store import Record, Store
+from dev.salesforce.store import Record, Store, Transaction
+
+if TYPE_CHECKING:
+    from dev.salesforce.faults import WriteFaults
 
 DATA = f"/services/data/v{API_VERSION}"
 
@@ -40,6 +44,10 @@ async def form_body(request: Request) -> dict[str, str]:
 class Session:
     store: Store
     user_id: str
+    faults: WriteFaults | None = None  # the test switches that make chosen writes fail (faults.py)
+
+    def writer(self, tx: Transaction) -> Writer:
+        return Writer(self.store, tx, self.user_id, faults=self.faults)
 
 
 def session_of(request: Request, version: str) -> Session:
@@ -51,7 +59,7 @@ def session_of(request: Request, version: str) -> Session:
         raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
     if version != f"v{API_VERSION}":
         raise not_found()
-    return Session(store, user_id)
+    return Session(store, user_id, getattr(request.app.state, "faults", None))
 
 
 SessionDep = Annotated[Session, Depends(session_of)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 
 import pytest
@@ -172,6 +173,33 @@ def test_unknown_sync_and_bad_token_are_refused(hightouch) -> None:
     assert requests.get(f"{BASE}/syncs", headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
     listed = requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5).json()["data"]
     assert [s["slug"] for s in listed] == ["test-accounts", "test-contacts", "test-broken-model"]
+
+
+def test_pacing_sends_small_batches_and_reports_progress_after_each(hightouch) -> None:
+    pacing = f"{BASE}/_admin/pacing"
+    assert requests.get(pacing, headers=AUTH, timeout=5).json() == {"batchSize": 200, "pauseSeconds": 0.0}
+    assert requests.put(pacing, json={"batchSize": 0}, headers=AUTH, timeout=5).status_code == 422
+    hightouch["warehouse"].run(
+        "INSERT INTO ANALYTICS.HT_TESTS.ACCOUNTS VALUES "
+        + ", ".join(f"('acct-{RUN}-p{n}', 'Paced {n}', 'paced{n}.io')" for n in range(3))
+    )
+    requests.put(pacing, json={"batchSize": 1, "pauseSeconds": 1}, headers=AUTH, timeout=5).raise_for_status()
+    try:
+        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5).json()["id"]
+        ratios = []
+        for _ in range(200):
+            run = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
+            run = run.json()["data"][0]
+            if run["status"] == "processing" and run["completionRatio"] not in ratios:
+                ratios.append(run["completionRatio"])
+            if run["status"] == "success":
+                break
+            time.sleep(0.1)
+    finally:
+        assert requests.delete(pacing, headers=AUTH, timeout=5).status_code == 204
+    assert (run["status"], run["successfulRows"]["addedCount"]) == ("success", 3)
+    assert [r for r in ratios if 0 < r < 1] == [0.3333, 0.6667], "one record a call, progress saved after each"
+    assert requests.get(pacing, headers=AUTH, timeout=5).json() == {"batchSize": 200, "pauseSeconds": 0.0}
 
 
 def test_runs_and_sync_state_survive_a_restart(hightouch) -> None:

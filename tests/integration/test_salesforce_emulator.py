@@ -590,6 +590,42 @@ def test_collection_update_and_delete(sf: Any) -> None:
     assert ids_where(sf, "Lead", "Workspace_Id__c = 'coll-ud'") == []
 
 
+# --- fault switches (emulator extra) ----------------------------------------------------------------------------
+
+
+def test_write_fault_rejects_matching_records_until_cleared(emulator: Emulator, sf: Any) -> None:
+    faults = f"{BASE}/_admin/faults"
+    auth = {"Authorization": f"Bearer {sf.session_id}"}
+    assert requests.post(faults, json={"match": "x"}, verify=emulator.ca_bundle, timeout=5).status_code == 401
+    fault = {"match": "LOCKED.io", "object": "Lead", "status_code": "UNABLE_TO_LOCK_ROW", "count": 2}
+    added = requests.post(faults, json=fault, headers=auth, verify=emulator.ca_bundle, timeout=5)
+    assert added.status_code == 201
+    lock = "unable to obtain exclusive access to this record or 1 records"
+    assert added.json() == [{**fault, "message": lock}]
+    rows = [
+        {"attributes": {"type": "Lead"}, "Dwh_External_Id__c": f"fault-{n}", "LastName": "F", "Company": company}
+        for n, company in enumerate(["ok.io", "locked.io", "ok.io"])
+    ]
+    path = "composite/sobjects/Lead/Dwh_External_Id__c"
+    first = collection(sf, path, "PATCH", rows, False)
+    assert [r["success"] for r in first] == [True, False, True]
+    assert first[1]["errors"] == [{"statusCode": "UNABLE_TO_LOCK_ROW", "message": lock, "fields": []}]
+    from simple_salesforce.exceptions import SalesforceMalformedRequest
+
+    with pytest.raises(SalesforceMalformedRequest) as raised:  # single-record writes too; the second of count=2
+        sf.Lead.create({"LastName": "Single", "Company": "Locked.io"})
+    assert error_of(raised) == (400, [{"message": lock, "errorCode": "UNABLE_TO_LOCK_ROW", "fields": []}])
+    assert requests.get(faults, headers=auth, verify=emulator.ca_bundle, timeout=5).json() == []  # used up
+    assert [r["success"] for r in collection(sf, path, "PATCH", rows, False)] == [True, True, True]
+
+    requests.post(faults, json={"match": "fault-"}, headers=auth, verify=emulator.ca_bundle, timeout=5)
+    assert [r["success"] for r in collection(sf, path, "PATCH", rows, False)] == [False, False, False]
+    cleared = requests.delete(faults, headers=auth, verify=emulator.ca_bundle, timeout=5)
+    assert cleared.status_code == 204
+    assert [r["success"] for r in collection(sf, path, "PATCH", rows, False)] == [True, True, True]
+    assert len(ids_where(sf, "Lead", "Dwh_External_Id__c LIKE 'fault-%'")) == 3
+
+
 # --- persistence (last: restarts the emulator) ----------------------------------------------------------------
 
 

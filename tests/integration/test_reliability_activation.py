@@ -1,0 +1,539 @@
+"""Reliability of the activation side, with exact counts: re-runs, rejected rows, a Salesforce outage in the middle
+of a sync, and a warehouse restart between DAG runs. Nothing may be lost and nothing may be written twice.
+
+The module crafts two batches of signups, every name carrying RUN (the warehouse, Salesforce and Hightouch are
+shared with the other modules, whose rows flow through the same syncs and are only asserted not to duplicate):
+
+- batch A goes through the real DAGs: ingestion, the Salesforce mirror and activate_salesforce, twice;
+- the warehouse is restarted; batch B is ingested and built by dbt, then synced one sync at a time through
+  ``HightouchSyncOperator`` while Salesforce rejects one account, and while Salesforce is stopped between two
+  batches of the contacts sync, each time followed by the retry an Airflow task retry would make.
+
+A failing dbt test stopping every sync is proven in test_activation.py (test_a_failing_dbt_test_stops_every_sync).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from dev.localcloud.process import PidFile, port_in_use, stop_group
+from dev.localcloud.settings import HIGHTOUCH_TOKEN
+from include.connections import SALESFORCE, SNOWFLAKE
+from include.hightouch.syncs import default_syncs
+from tests.conftest import REPO_ROOT, TEST_STATE
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, localcloud
+from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
+
+# Each test's setup runs a DAG or dbt (activate_salesforce: 2-3 min alone, several times that on a loaded machine).
+pytestmark = pytest.mark.timeout(1800)
+RUN = uuid.uuid4().hex[:6]
+SYNCS = {sync.slug: sync for sync in default_syncs().syncs}
+HT_AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
+SF_FAULTS = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/_admin/faults"
+ZERO = {"addedCount": 0, "changedCount": 0, "removedCount": 0}
+# Mirror runs of this module: future intervals of their own, one after the other (the mirror reads up to its end).
+MIRROR_BASE = _next_boundary(datetime.now(UTC)) + timedelta(hours=3)
+_mirror_runs: list[datetime] = []
+
+BATCH_A = {"a1": ["ann", "bob"], "a2": ["cy"]}  # company domain -> people; plus one personal email
+BATCH_B = {"b1": ["dee", "eve"], "b2": ["fay"], "b3": ["gus"]}
+
+
+def _domain(name: str) -> str:
+    return f"rel-{name}-{RUN}.io"
+
+
+def _emails(batch: dict[str, list[str]]) -> list[str]:
+    return [f"{person}@{_domain(name)}" for name, people in batch.items() for person in people]
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _signups(batch: dict[str, list[str]]) -> list[dict[str, Any]]:
+    return [
+        _signup(f"{person}@{_domain(name)}", first=person.title(), last=f"Rel{RUN}", company=f"Rel {name} {RUN}")
+        for name, people in batch.items()
+        for person in people
+    ]
+
+
+def _ingest(dag_env: dict[str, str], workspaces: list[dict[str, Any]]) -> list[datetime]:
+    """Run ingest_cloud_workspaces for every interval the workspaces were created in (one, unless a boundary fell
+    between two signups); return those intervals' ends."""
+    ends = sorted({_next_boundary(datetime.fromisoformat(w["created_at"].replace("Z", "+00:00"))) for w in workspaces})
+    for end in ends:
+        dags_test(dag_env, "ingest_cloud_workspaces", end)
+    return ends
+
+
+def _mirror(dag_env: dict[str, str]) -> None:
+    end = MIRROR_BASE + timedelta(minutes=15 * len(_mirror_runs))
+    _mirror_runs.append(end)
+    dags_test(dag_env, "ingest_salesforce", end)
+
+
+def _operator(slug: str):
+    from include.hightouch.operator import HightouchSyncOperator
+
+    return HightouchSyncOperator(task_id=f"sync_{uuid.uuid4().hex[:6]}", sync_slug=slug, wait_seconds=0.5, timeout=180)
+
+
+def _runs(slug: str, limit: int = 5) -> list[dict[str, Any]]:
+    response = requests.get(
+        f"{HIGHTOUCH}/syncs/{SYNCS[slug].id}/runs", params={"limit": limit}, headers=HT_AUTH, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def _row_errors(slug: str, run_id: str) -> list[dict[str, str]]:
+    response = requests.get(f"{HIGHTOUCH}/syncs/{SYNCS[slug].id}/runs/{run_id}/errors", headers=HT_AUTH, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+def _mart_keys(warehouse, slug: str) -> Counter:
+    sync = SYNCS[slug]
+    return Counter(str(r[0]) for r in warehouse.get_records(f"SELECT {sync.primary_key} FROM {sync.model}"))
+
+
+def _records(sf, soql: str) -> list[dict[str, Any]]:
+    return sf.query_all(soql)["records"]
+
+
+def _by_external_id(sf, sobject: str, prefix: str) -> Counter:
+    """How many live records hold each external id starting with ``prefix``."""
+    soql = f"SELECT Dwh_External_Id__c FROM {sobject} WHERE Dwh_External_Id__c LIKE '{prefix}%'"
+    return Counter(r["Dwh_External_Id__c"] for r in _records(sf, soql))
+
+
+def _contact_modstamps(sf) -> dict[str, str]:
+    """SystemModstamp of every contact this pipeline keys, by external id."""
+    soql = "SELECT Dwh_External_Id__c, SystemModstamp FROM Contact WHERE Dwh_External_Id__c LIKE 'cont-%'"
+    return {r["Dwh_External_Id__c"]: r["SystemModstamp"] for r in _records(sf, soql)}
+
+
+def _per_business_key(sf, domains: list[str], emails: list[str]) -> dict[str, list[int]]:
+    """Accounts per domain, contacts per email, opportunities and tasks per new account."""
+    accounts = [_records(sf, f"SELECT Id FROM Account WHERE Website = '{d}'") for d in domains]
+    opportunities = [
+        _records(sf, f"SELECT Id FROM Opportunity WHERE AccountId = '{a[0]['Id']}'") if len(a) == 1 else []
+        for a in accounts
+    ]
+    tasks = [
+        len(_records(sf, f"SELECT Id FROM Task WHERE WhatId = '{o[0]['Id']}'")) if len(o) == 1 else 0
+        for o in opportunities
+    ]
+    return {
+        "accounts": [len(a) for a in accounts],
+        "contacts": [len(_records(sf, f"SELECT Id FROM Contact WHERE Email = '{e}'")) for e in emails],
+        "opportunities": [len(o) for o in opportunities],
+        "tasks": tasks,
+    }
+
+
+def _modstamps(sf, domains: list[str], emails: list[str]) -> dict[str, str]:
+    """SystemModstamp of every record the scenario's signups produced: it changes on any write."""
+
+    def stamps(soql: str, values: list[str]) -> list[dict[str, Any]]:
+        quoted = ", ".join(f"'{v}'" for v in values)
+        return _records(sf, soql.format(quoted)) if values else []
+
+    accounts = stamps("SELECT Id, SystemModstamp FROM Account WHERE Website IN ({})", domains)
+    opportunities = stamps("SELECT Id, SystemModstamp FROM Opportunity WHERE AccountId IN ({})",
+                           [a["Id"] for a in accounts])  # fmt: skip
+    tasks = stamps("SELECT Id, SystemModstamp FROM Task WHERE WhatId IN ({})", [o["Id"] for o in opportunities])
+    contacts = stamps("SELECT Id, SystemModstamp FROM Contact WHERE Email IN ({})", emails)
+    return {r["Id"]: r["SystemModstamp"] for r in [*accounts, *contacts, *opportunities, *tasks]}
+
+
+def _duplicated_mart_keys(warehouse) -> dict[str, tuple[int, int]]:
+    """Marts whose COUNT differs from the COUNT DISTINCT of their primary key (expected: none)."""
+    counts = {
+        s.model: tuple(warehouse.get_first(f"SELECT COUNT(*), COUNT(DISTINCT {s.primary_key}) FROM {s.model}"))
+        for s in SYNCS.values()
+    }
+    return {model: c for model, c in counts.items() if c[0] != c[1]}
+
+
+def _service_pid(name: str) -> int | None:
+    return PidFile(CLOUD_HOME / "run" / f"{name}.pid").read_live_pid()
+
+
+def _restart_stopped_services() -> None:
+    result = localcloud("up", "--only", "s3,snowflake,emulators")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- fixtures -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def salesforce(dag_env):
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
+
+
+@pytest.fixture(scope="module")
+def warehouse(dag_env):
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    return SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+
+
+@pytest.fixture(scope="module")
+def first_activation(dag_env) -> dict[str, Any]:
+    """Batch A through ingestion, the mirror and activate_salesforce (activation run 1 of 2)."""
+    workspaces = [*_signups(BATCH_A), _signup(f"pat.{RUN}@gmail.com", first="Pat", last=f"Rel{RUN}")]
+    _ingest(dag_env, workspaces)
+    _mirror(dag_env)
+    state, _, errors = _dag_run(dag_env, "activate_salesforce")
+    return {
+        "state": state,
+        "errors": errors,
+        "domains": [_domain(name) for name in BATCH_A],
+        "emails": [*_emails(BATCH_A), f"pat.{RUN}@gmail.com"],
+    }
+
+
+@pytest.fixture(scope="module")
+def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
+    """The mirror brings the first run's writes back, then activate_salesforce runs again (run 2 of 2)."""
+    assert first_activation["state"] == "success", first_activation["errors"]
+    domains, emails = first_activation["domains"], first_activation["emails"]
+    before = {
+        "records": _per_business_key(salesforce, domains, emails),
+        "modstamps": _modstamps(salesforce, domains, emails),
+        "runs": {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()},
+    }
+    _mirror(dag_env)
+    state, _, errors = _dag_run(dag_env, "activate_salesforce")
+    assert state == "success", errors
+    runs = _hightouch_runs()
+    return {
+        **first_activation,
+        "before": before,
+        "new_runs": {slug: [r for r in runs[slug] if r["id"] not in before["runs"][slug]] for slug in runs},
+        "records": _per_business_key(salesforce, domains, emails),
+        "modstamps": _modstamps(salesforce, domains, emails),
+        "duplicated_mart_keys": _duplicated_mart_keys(warehouse),
+        "mart_keys": {slug: _mart_keys(warehouse, slug) for slug in SYNCS},
+    }
+
+
+def _warehouse_tables(warehouse) -> list[str]:
+    """Every table and view of the raw, staging, intermediate and mart schemas."""
+    names = []
+    for database, schemas in (
+        ("RAW", ("CLOUD_APP", "SALESFORCE")),
+        ("ANALYTICS", ("STAGING", "INTERMEDIATE", "MARTS")),
+    ):
+        for kind in ("tables", "views"):
+            rows = warehouse.get_records(
+                f"SELECT table_schema, table_name FROM {database}.information_schema.{kind} "
+                f"WHERE table_schema IN ({', '.join(repr(s) for s in schemas)})"
+            )
+            names += [f"{database}.{schema}.{table}".upper() for schema, table in rows]
+    return sorted(set(names))
+
+
+def _table_counts(warehouse, tables: list[str]) -> dict[str, int]:
+    return {table: warehouse.get_first(f"SELECT COUNT(*) FROM {table}")[0] for table in tables}
+
+
+def _raw_events(warehouse) -> list[tuple[str, str]]:
+    """(interval_end, event_id) of every raw cloud-app row."""
+    return warehouse.get_records(
+        "SELECT RECORD:interval_end::VARCHAR, RECORD:payload:event_id::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES"
+    )
+
+
+def _signup_ids(warehouse) -> Counter:
+    return Counter(
+        r[0] for r in warehouse.get_records("SELECT workspace_id FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS")
+    )
+
+
+@pytest.fixture(scope="module")
+def warehouse_restart(rerun, dag_env, warehouse) -> dict[str, Any]:
+    """Counts, a warehouse restart, the same counts; then batch B: its interval ingested and dbt built (no sync)."""
+    tables = _warehouse_tables(warehouse)
+    assert {"RAW.CLOUD_APP.WORKSPACES", "ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS",
+            "ANALYTICS.MARTS.SYNC_SALESFORCE_CONTACTS"} <= set(tables), tables  # fmt: skip
+    before = {
+        "counts": _table_counts(warehouse, tables),
+        "raw": _raw_events(warehouse),
+        "signups": _signup_ids(warehouse),
+        "marts": {slug: _mart_keys(warehouse, slug) for slug in SYNCS},
+    }
+    old_pid = _service_pid("snowflake")
+    assert old_pid is not None
+    try:
+        stop_group(old_pid)
+        down = not port_in_use(int(TEST_PORTS["LOCALCLOUD_SNOWFLAKE_PORT"]))
+    finally:
+        _restart_stopped_services()
+    assert down, "the warehouse was really stopped"
+    new_pid = _service_pid("snowflake")
+    restarted = {"counts": _table_counts(warehouse, tables), "signups": _signup_ids(warehouse)}
+
+    workspaces = _signups(BATCH_B)
+    ends = _ingest(dag_env, workspaces)
+    dbt = subprocess.run(
+        [str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", "dbt_project",
+         "--profiles-dir", "dbt_project", "--target-path", str(TEST_STATE / f"dbt-target-{RUN}"),
+         "--log-path", str(TEST_STATE / f"dbt-logs-{RUN}")],
+        cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert dbt.returncode == 0, dbt.stdout[-4000:]
+    after = {
+        "counts": _table_counts(warehouse, tables),
+        "raw": _raw_events(warehouse),
+        "signups": _signup_ids(warehouse),
+        "marts": {slug: _mart_keys(warehouse, slug) for slug in SYNCS},
+    }
+    return {
+        "pids": (old_pid, new_pid),
+        "before": before,
+        "restarted": restarted,
+        "after": after,
+        "ends": [end.isoformat() for end in ends],
+        "workspaces": workspaces,
+        "domains": [_domain(name) for name in BATCH_B],
+        "emails": _emails(BATCH_B),
+    }
+
+
+# --- tests --------------------------------------------------------------------------------------------------
+
+
+EXPECTED_A = {"accounts": [1, 1], "contacts": [1, 1, 1, 1], "opportunities": [1, 1], "tasks": [1, 1]}
+
+
+def test_first_activation_writes_one_record_per_business_key(first_activation, salesforce) -> None:
+    assert first_activation["state"] == "success", first_activation["errors"]
+    assert _per_business_key(salesforce, first_activation["domains"], first_activation["emails"]) == EXPECTED_A
+
+
+def test_rerunning_activation_duplicates_nothing(rerun) -> None:
+    # Marts: one row per external id in every sync's model.
+    assert rerun["duplicated_mart_keys"] == {}
+    for domain in rerun["domains"]:
+        assert rerun["mart_keys"]["salesforce-accounts"][f"acct-{md5(domain)}"] == 1
+        assert rerun["mart_keys"]["salesforce-opportunities"][f"opp-{md5(domain)}"] == 1
+        assert rerun["mart_keys"]["salesforce-outreach-tasks"][f"task-{md5(domain)}"] == 1
+    for email in rerun["emails"]:
+        assert rerun["mart_keys"]["salesforce-contacts"][f"cont-{md5(email)}"] == 1
+    # Salesforce: one account per domain, one contact per email, one opportunity and one task per new account,
+    # after the first run and still after the second.
+    assert rerun["before"]["records"] == EXPECTED_A
+    assert rerun["records"] == EXPECTED_A
+    # The second run planned nothing (everything else was unchanged too) and wrote none of the scenario's records.
+    assert {slug: [(r["status"], r["plannedRows"]) for r in runs] for slug, runs in rerun["new_runs"].items()} == {
+        slug: [("success", ZERO)] for slug in SYNCS
+    }
+    assert len(rerun["modstamps"]) == 2 + 4 + 2 + 2
+    assert rerun["modstamps"] == rerun["before"]["modstamps"]
+
+
+def test_a_warehouse_restart_between_dag_runs_loses_nothing(warehouse_restart) -> None:
+    w = warehouse_restart
+    old_pid, new_pid = w["pids"]
+    assert new_pid not in (None, old_pid)
+    # Restarted: every raw, staging, intermediate and mart relation holds exactly what it held.
+    assert w["restarted"]["counts"] == w["before"]["counts"]
+    assert w["restarted"]["signups"] == w["before"]["signups"]
+
+    # The next interval is added to the old rows: rows of other intervals untouched, the new interval's once each.
+    ends = set(w["ends"])
+
+    def outside(rows: list[tuple[str, str]]) -> Counter:
+        return Counter(event for end, event in rows if end not in ends)
+
+    def inside(rows: list[tuple[str, str]]) -> Counter:
+        return Counter(event for end, event in rows if end in ends)
+
+    before_raw, after_raw = w["before"]["raw"], w["after"]["raw"]
+    assert outside(after_raw) == outside(before_raw)
+    assert max(inside(after_raw).values()) == 1
+    assert set(inside(before_raw)) <= set(inside(after_raw))
+    batch_b = {ws["event_id"] for ws in w["workspaces"]}
+    assert batch_b <= set(inside(after_raw))
+    counts_before, counts_after = w["before"]["counts"], w["after"]["counts"]
+    assert (
+        counts_after["RAW.CLOUD_APP.WORKSPACES"]
+        == len(after_raw)
+        == (sum(outside(before_raw).values()) + len(inside(after_raw)))
+    )
+    assert counts_after["RAW.CLOUD_APP.WORKSPACES"] >= counts_before["RAW.CLOUD_APP.WORKSPACES"] + len(batch_b)
+    # The mirror did not run: its tables are as they were.
+    for table, count in counts_before.items():
+        if table.startswith("RAW.SALESFORCE."):
+            assert counts_after[table] == count, table
+
+    # The incremental model kept every workspace it had and added the new ones, once each.
+    signups_before, signups_after = w["before"]["signups"], w["after"]["signups"]
+    assert max(signups_after.values()) == 1
+    assert set(signups_before) <= set(signups_after)
+    assert {ws["workspace_id"] for ws in w["workspaces"]} <= set(signups_after) - set(signups_before)
+    assert sum(signups_after.values()) == counts_after["ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS"]
+
+    # Marts: every decision made before is still there, each key once, and batch B's decisions were added.
+    for slug, keys in w["after"]["marts"].items():
+        assert max(keys.values(), default=1) == 1, slug
+        assert set(w["before"]["marts"][slug]) <= set(keys), slug
+    for domain in w["domains"]:
+        for slug, prefix in (("salesforce-accounts", "acct"), ("salesforce-opportunities", "opp"),
+                             ("salesforce-outreach-tasks", "task")):  # fmt: skip
+            assert f"{prefix}-{md5(domain)}" in set(w["after"]["marts"][slug]) - set(w["before"]["marts"][slug])
+    for email in w["emails"]:
+        assert f"cont-{md5(email)}" in set(w["after"]["marts"]["salesforce-contacts"])
+
+
+def _sf_session(sf) -> dict[str, str]:
+    return {"Authorization": f"Bearer {sf.session_id}"}
+
+
+def test_rejected_rows_fail_the_task_and_the_retry_adds_no_duplicates(warehouse_restart, salesforce, warehouse):
+    from airflow.sdk.exceptions import AirflowException
+
+    slug = "salesforce-accounts"
+    rejected = _domain("b2")
+    key = f"acct-{md5(rejected)}"
+    fault = {"match": rejected, "object": "Account", "status_code": "UNABLE_TO_LOCK_ROW"}
+    requests.post(SF_FAULTS, json=fault, headers=_sf_session(salesforce), timeout=10).raise_for_status()
+    try:
+        with pytest.raises(AirflowException) as failed:
+            _operator(slug).execute({})
+    finally:
+        requests.delete(SF_FAULTS, headers=_sf_session(salesforce), timeout=10).raise_for_status()
+    run = _runs(slug, 1)[0]
+    planned = run["plannedRows"]["addedCount"]
+    assert planned >= 3, "batch B's three new accounts are pending"
+    assert (run["status"], run["failedRows"], run["successfulRows"]["addedCount"]) == (
+        "warning",
+        {"addedCount": 1, "changedCount": 0, "removedCount": 0},
+        planned - 1,
+    )
+    assert str(failed.value).startswith(
+        f"Hightouch sync {slug} (id {SYNCS[slug].id}) run {run['id']} ended with status warning: 1 failed row "
+        f"(added=1 changed=0 removed=0); Hightouch error: 1 of {planned} rows failed; first: {key}: UNABLE_TO_LOCK_ROW"
+    )
+    assert [e["primaryKey"] for e in _row_errors(slug, run["id"])] == [key]
+
+    def counts() -> list[int]:
+        return [len(_records(salesforce, f"SELECT Id FROM Account WHERE Website = '{d}'"))
+                for d in warehouse_restart["domains"]]  # fmt: skip
+
+    assert counts() == [1, 0, 1]
+    written = _modstamps(salesforce, [_domain("b1"), _domain("b3")], [])
+
+    # The retry (the task's next try) sends only the rejected row; the accounts written before are not touched.
+    retry = _operator(slug).execute({})
+    assert (retry["status"], retry["planned_rows"], retry["successful_rows"], retry["failed_rows"]) == (
+        "success",
+        {"added": 1, "changed": 0, "removed": 0},
+        {"added": 1, "changed": 0, "removed": 0},
+        {"added": 0, "changed": 0, "removed": 0},
+    )
+    assert counts() == [1, 1, 1]
+    assert _modstamps(salesforce, [_domain("b1"), _domain("b3")], []) == written
+    in_salesforce = _by_external_id(salesforce, "Account", "acct-")
+    assert {k: in_salesforce[k] for k in _mart_keys(warehouse, slug)} == dict.fromkeys(_mart_keys(warehouse, slug), 1)
+
+
+def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_duplicates(
+    warehouse_restart, salesforce, warehouse
+) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    for parent in ("salesforce-accounts", "salesforce-account-keys"):  # done already if the previous test ran
+        assert _operator(parent).execute({})["status"] == "success"
+    slug = "salesforce-contacts"
+    seen = {r["id"] for r in _runs(slug, 100)}
+    outcome: dict[str, Any] = {}
+
+    def run_task() -> None:
+        try:
+            outcome["result"] = _operator(slug).execute({})
+        except Exception as exc:  # noqa: BLE001 - handed to the test thread
+            outcome["error"] = exc
+
+    pacing = {"batchSize": 2, "pauseSeconds": 8}
+    requests.put(f"{HIGHTOUCH}/_admin/pacing", json=pacing, headers=HT_AUTH, timeout=10).raise_for_status()
+    task = threading.Thread(target=run_task, daemon=True)
+    old_pid = _service_pid("salesforce")
+    try:
+        task.start()
+        deadline = time.monotonic() + 120
+        run: dict[str, Any] = {}
+        while time.monotonic() < deadline:  # until the run has written its first batch
+            run = _runs(slug, 1)[0]
+            if run["id"] not in seen and run["status"] == "processing" and run["completionRatio"] > 0:
+                break
+            time.sleep(0.1)
+        assert (run.get("status"), run.get("completionRatio", 0) > 0) == ("processing", True), run
+        assert old_pid is not None
+        stop_group(old_pid)
+        task.join(timeout=120)
+    finally:
+        requests.delete(f"{HIGHTOUCH}/_admin/pacing", headers=HT_AUTH, timeout=10).raise_for_status()
+        _restart_stopped_services()
+    assert not task.is_alive()
+    assert _service_pid("salesforce") not in (None, old_pid)
+
+    run = _runs(slug, 1)[0]
+    planned = run["plannedRows"]["addedCount"]
+    assert planned >= len(warehouse_restart["emails"])
+    assert (run["status"], run["successfulRows"]["addedCount"], run["failedRows"]["addedCount"]) == (
+        "warning",
+        2,
+        planned - 2,
+    ), run
+    error = outcome.get("error")
+    assert isinstance(error, AirflowException), outcome
+    assert str(error).startswith(
+        f"Hightouch sync {slug} (id {SYNCS[slug].id}) run {run['id']} ended with status warning: {planned - 2} failed "
+        f"rows (added={planned - 2} changed=0 removed=0); Hightouch error: {planned - 2} of {planned} rows failed; "
+        "Salesforce unreachable: "
+    )
+    failed_keys = {e["primaryKey"] for e in _row_errors(slug, run["id"])}
+    assert len(failed_keys) == planned - 2
+    # What reached Salesforce before the outage: every contact key the model holds, except the failed ones.
+    mart = _mart_keys(warehouse, slug)
+    written = _contact_modstamps(salesforce)
+    assert set(mart) - set(written) == failed_keys
+
+    # The retry sends exactly the rows that failed; the two written before the outage are not sent again.
+    retry = _operator(slug).execute({})
+    assert (retry["status"], retry["planned_rows"]["added"], retry["successful_rows"]["added"]) == (
+        "success",
+        planned - 2,
+        planned - 2,
+    )
+    after = _by_external_id(salesforce, "Contact", "cont-")
+    assert {k: after[k] for k in mart} == dict.fromkeys(mart, 1)
+    assert {k: v for k, v in _contact_modstamps(salesforce).items() if k in written} == written
+
+    # The rest of the syncs complete batch B: one record per business key, nothing doubled.
+    for rest in ("salesforce-lead-conversions", "salesforce-opportunities", "salesforce-outreach-tasks"):
+        assert _operator(rest).execute({})["status"] == "success"
+    assert _per_business_key(salesforce, warehouse_restart["domains"], warehouse_restart["emails"]) == {
+        "accounts": [1, 1, 1],
+        "contacts": [1, 1, 1, 1],
+        "opportunities": [1, 1, 1],
+        "tasks": [1, 1, 1],
+    }
