@@ -17,7 +17,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dev.localcloud.airflow_api import AirflowApi, AirflowApiError
@@ -29,6 +29,7 @@ ACTIVATION = "activate_salesforce"
 FINISHED = {"success", "failed"}
 NEW_RUN_WAIT = 90.0  # seconds the scheduler gets to create a run after an unpause or a clear
 RUN_TIMEOUT = 1800.0  # the activation DAG's own dagrun_timeout is 90 min; a busy laptop needs more than 15
+ASSET_EVENT_LEAD = timedelta(seconds=15)  # an Asset event precedes its run's end by its last task's wrap-up
 LOG_EVERY = 15.0  # seconds between progress lines when the output is not a terminal
 
 
@@ -100,14 +101,18 @@ def start_ingestions(api: AirflowApi, dag_ids: tuple[str, ...], progress: Progre
     for dag_id in dag_ids:
         api.unpause(dag_id)
     runs: dict[str, str] = {}
-    # catchup=False: the timetable schedules the latest complete interval as soon as a DAG is switched on.
+    # catchup=False: the timetable schedules the latest complete interval as soon as a DAG is switched on. The
+    # interval it starts with was computed at the last parse, so an interval that closed since comes right
+    # after: wait until the DAG's next run is in the future, then follow the newest.
     deadline = time.monotonic() + NEW_RUN_WAIT
     waiting = [dag_id for dag_id in dag_ids if was_paused[dag_id]]
     while waiting and time.monotonic() < deadline:
         for dag_id in list(waiting):
             new = [run for run in api.runs(dag_id) if run["dag_run_id"] not in known[dag_id]]
-            if new:
-                runs[dag_id] = str(new[-1]["dag_run_id"])
+            next_run = _parse_time(api.dag(dag_id).get("next_dagrun_run_after"))
+            if new and next_run is not None and next_run > datetime.now(UTC):
+                newest = max(new, key=lambda run: run.get("data_interval_end") or "")
+                runs[dag_id] = str(newest["dag_run_id"])
                 progress.note(f"{dag_id}: the scheduler started {runs[dag_id]}")
                 waiting.remove(dag_id)
         time.sleep(1)
@@ -153,7 +158,10 @@ def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress) -> 
 
 
 def wait_for_activation(api: AirflowApi, after: datetime, progress: Progress) -> str:
-    """The activation run the ingestions' Assets triggered (the first one queued after they landed)."""
+    """The activation run the ingestions' Assets triggered: the first one queued after both runs landed.
+
+    ``after`` is a little before the later ingestion run ended (its Asset event comes from its last task).
+    """
     deadline = time.monotonic() + NEW_RUN_WAIT
     while time.monotonic() < deadline:
         for run in api.runs(ACTIVATION, limit=5):
@@ -235,10 +243,11 @@ def main() -> int:
         progress.stage("ingestion: the scheduler runs the Salesforce mirror and the signup extraction")
         started_at = datetime.now(UTC)
         runs = start_ingestions(api, INGESTIONS, progress)
-        wait_for_runs(api, runs, progress)
+        landed = wait_for_runs(api, runs, progress)
 
         progress.stage(f"activation: both Assets landed, so the scheduler runs {ACTIVATION} (dbt, then Hightouch)")
-        runs[ACTIVATION] = wait_for_activation(api, started_at, progress)
+        last_end = max(_parse_time(run["end_date"]) or started_at for run in landed.values())
+        runs[ACTIVATION] = wait_for_activation(api, max(started_at, last_end - ASSET_EVENT_LEAD), progress)
         wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress)
 
         progress.stage("summary")

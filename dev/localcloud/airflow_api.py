@@ -82,6 +82,10 @@ class AirflowApi:
             for ti in self.task_instances(dag_id, run_id)
         }
 
+    def dag(self, dag_id: str) -> dict[str, Any]:
+        """The DAG as the scheduler sees it (is_paused, next_dagrun_run_after, timetable_summary, ...)."""
+        return dict(self._call("GET", f"/dags/{dag_id}"))
+
     def is_paused(self, dag_id: str) -> bool:
         return bool(self._call("GET", f"/dags/{dag_id}")["is_paused"])
 

@@ -225,7 +225,10 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     name=f"airflow-{component}",
                     port=None,
                     port_env=None,
-                    argv=[airflow, component],
+                    # The scheduler preloads the tasks' heavy imports for its forked workers (see the module).
+                    argv=[python, "-m", "dev.localcloud.scheduler"]
+                    if component == "scheduler"
+                    else [airflow, component],
                     health=_airflow_health(settings, component),
                     start_timeout=120,
                 )

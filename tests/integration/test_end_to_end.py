@@ -1,0 +1,417 @@
+"""`make demo`'s flow on the test cloud, with the real scheduler, asserted against an independent oracle.
+
+A small scenario (CRM records created through the Salesforce API, signups through the cloud app API) is run
+by `python -m dev.demo` exactly as `make demo` runs it: the scheduler ingests the interval, both Assets trigger
+`activate_salesforce`, dbt decides, Hightouch writes. The expected Salesforce state is computed here, in
+Python, from the scenario and the business rules as the README states them (the seeds are configuration,
+read as files), never from the pipeline's tables; then the final Salesforce records of the scenario must equal
+it field by field. A second run must change none of them.
+
+The ingestions run every minute in this module (instead of 15), so the scenario's interval closes at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from dev.localcloud.settings import CLOUD_APP_TOKEN
+from include.connections import SALESFORCE
+from tests.conftest import REPO_ROOT
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
+
+# Two demo runs through the scheduler: minutes each on 2 cores, far more when the machine is shared.
+pytestmark = pytest.mark.timeout(3600)
+DEMO_TIMEOUT = 1800
+RUN = uuid.uuid4().hex[:6]
+CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
+AIRFLOW_SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+# The scenario's interval must close right away: the ingestions run every minute in this module.
+FAST_SCHEDULES = {"CLOUD_APP_INGEST_SCHEDULE": "* * * * *", "SALESFORCE_MIRROR_SCHEDULE": "* * * * *"}
+SEEDS = REPO_ROOT / "dbt_project" / "seeds"
+# Configuration the rules read (dbt_project.yml vars), restated: changing them must change this test too.
+OPPORTUNITY_CLOSE_DAYS, OUTREACH_DUE_DAYS = 30, 2
+DEFAULT_OWNER = "sales-ops-queue@example.com"
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - the external-id rule uses md5
+
+
+# --- the scenario ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Signup:
+    email: str | None
+    first: str
+    last: str
+    company: str | None
+    region: str
+    plan: str
+    seats: int
+
+
+def scenario_signups() -> list[Signup]:
+    return [
+        # An open lead of an active owner: converted; the contact and the new account keep that owner.
+        Signup(f"lena@parkside-{RUN}.com", "Lena", "Park", f"Parkside {RUN}", "eu-west-1", "starter", 5),
+        # A company Salesforce already has an account for (by website): a contact on it, nothing else.
+        Signup(f"hank@globex-{RUN}.com", "Hank", "Scorpio", None, "ap-southeast-1", "professional", 3),
+        # Two people of one new company: one account, one opportunity, one task (the first signup's).
+        Signup(f"ann@acme-{RUN}.io", "Ann", "Early", f"Acme {RUN}", "us-east-1", "starter", 10),
+        Signup(f"bob@acme-{RUN}.io", "Bob", "Later", f"Acme {RUN}", "us-east-1", "professional", 2),
+        # A personal address: a contact, no account.
+        Signup(f"sam.{RUN}@gmail.com", "Sam", "Solo", None, "us-east-1", "free", 1),
+        # A region no sales team covers: the default owner.
+        Signup(f"rio@faraway-{RUN}.net", "Rio", "Faraway", f"Faraway {RUN}", "sa-east-1", "enterprise_trial", 20),
+        # The same person twice: one contact, on the first workspace.
+        Signup(f"dana@dup-{RUN}.io", "Dana", "Twice", None, "us-west-2", "free", 1),
+        Signup(f"dana@dup-{RUN}.io", "Dana", "Twice", None, "us-west-2", "starter", 4),
+        # Bad input: quarantined at ingestion, never in Salesforce.
+        Signup(f"not-an-email-{RUN}", "Ivy", f"Invalid{RUN}", None, "us-east-1", "starter", 1),
+        Signup(None, "Nobody", f"Missing{RUN}", None, "us-east-1", "starter", 1),
+    ]
+
+
+def post_signup(signup: Signup) -> dict[str, Any]:
+    body = {"plan": signup.plan, "seats": signup.seats, "region": signup.region,
+            "owner": {"email": signup.email, "first_name": signup.first, "last_name": signup.last,
+                      "company_name": signup.company}}  # fmt: skip
+    response = requests.post(
+        f"{CLOUD_APP}/v1/workspaces", json=body, headers={"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+# --- the oracle: the README's rules, in Python ----------------------------------------------------------
+
+
+def _seed(name: str) -> list[dict[str, str]]:
+    with (SEEDS / f"{name}.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+@dataclass
+class Expected:
+    accounts: dict[str, dict[str, Any]]  # domain -> fields
+    contacts: dict[str, dict[str, Any]]  # email -> fields
+    opportunities: dict[str, dict[str, Any]]
+    tasks: dict[str, dict[str, Any]]
+    converted_leads: dict[str, str]  # lead id -> workspace id
+    owner_choices: dict[str, set[str]]  # customer key -> the user ids the owner may be (roster rotation)
+
+
+def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) -> Expected:
+    """What Salesforce must hold for the scenario's signups, given the CRM records the scenario created."""
+    personal = {row["email_domain"] for row in _seed("personal_email_domains")}
+    regions = {row["cloud_region"]: row["sales_region"] for row in _seed("cloud_region_sales_regions")}
+    prices = {row["plan"]: row for row in _seed("plan_prices")}
+    users, active = crm["users"], crm["active"]
+    roster: dict[str, set[str]] = {}
+    for row in _seed("account_manager_roster"):
+        if users.get(row["username"]) in active:
+            roster.setdefault(row["sales_region"], set()).add(users[row["username"]])
+
+    valid = [(s, w) for s, w in created if s.email and "@" in s.email]
+    people: dict[str, tuple[Signup, dict[str, Any]]] = {}
+    for signup, workspace in sorted(valid, key=lambda sw: sw[1]["created_at"]):
+        people.setdefault(signup.email, (signup, workspace))  # the first workspace is the person's
+
+    def customer_key(email: str) -> str:
+        domain = email.split("@")[1]
+        return email if domain in personal else domain
+
+    customers: dict[str, list[tuple[Signup, dict[str, Any]]]] = {}
+    for email, person in people.items():
+        customers.setdefault(customer_key(email), []).append(person)
+
+    expected = Expected({}, {}, {}, {}, {}, {})
+    owners: dict[str, str | None] = {}
+    account_ids: dict[str, str | None] = {}
+    for key, members in customers.items():
+        signup, workspace = min(members, key=lambda sw: sw[1]["created_at"])
+        is_company = "@" not in key
+        matched = crm["accounts_by_domain"].get(key) if is_company else None
+        lead_owner = next((crm["leads"][s.email]["OwnerId"] for s, _ in members if s.email in crm["leads"]), None)
+        if matched:
+            owners[key] = matched["OwnerId"]
+        elif lead_owner in active:
+            owners[key] = lead_owner
+        elif regions.get(signup.region) in roster:
+            owners[key] = None  # one of the region's active managers, in rotation order
+            expected.owner_choices[key] = roster[regions[signup.region]]
+        else:
+            owners[key] = users[DEFAULT_OWNER]
+        account_ids[key] = matched["Id"] if matched else None
+        if not is_company or matched:
+            continue
+        signed_up = datetime.fromisoformat(workspace["created_at"].replace("Z", "+00:00")).date()
+        name = signup.company or key
+        expected.accounts[key] = {"Name": name, "Website": key, "OwnerId": owners[key], "Type": "Prospect",
+                                  "Dwh_External_Id__c": f"acct-{md5(key)}"}  # fmt: skip
+        expected.opportunities[key] = {
+            "Name": f"{name} - {signup.plan} workspace",
+            "StageName": prices[signup.plan]["opportunity_stage"],
+            "CloseDate": (signed_up + timedelta(days=OPPORTUNITY_CLOSE_DAYS)).isoformat(),
+            "Amount": float(signup.seats * float(prices[signup.plan]["annual_price_per_seat"])),
+            "OwnerId": owners[key],
+            "Workspace_Id__c": workspace["workspace_id"],
+            "Dwh_External_Id__c": f"opp-{md5(key)}",
+        }
+        expected.tasks[key] = {
+            "Subject": f"Reach out to {signup.first} {signup.last} about their new {signup.plan} workspace",
+            "ActivityDate": (signed_up + timedelta(days=OUTREACH_DUE_DAYS)).isoformat(),
+            "OwnerId": owners[key],
+            "Status": "Not Started",
+            "Priority": "High" if signup.plan in {"professional", "enterprise_trial"} else "Normal",
+            "Dwh_External_Id__c": f"task-{md5(key)}",
+            "who_email": signup.email,
+        }
+    for email, (signup, workspace) in people.items():
+        key = customer_key(email)
+        lead = crm["leads"].get(email)
+        owner = lead["OwnerId"] if lead and lead["OwnerId"] in active else owners[key]
+        expected.contacts[email] = {
+            "FirstName": signup.first, "LastName": signup.last, "Email": email, "OwnerId": owner,
+            "Workspace_Id__c": workspace["workspace_id"], "LeadSource": "Product Signup",
+            "Dwh_External_Id__c": f"cont-{md5(email)}", "account_key": key if "@" not in key else None,
+        }  # fmt: skip
+        if lead:
+            expected.converted_leads[lead["Id"]] = workspace["workspace_id"]
+    return expected
+
+
+# --- running it -------------------------------------------------------------------------------------
+
+
+def _stop_airflow() -> None:
+    from dev.localcloud.process import PidFile, stop_groups
+
+    pidfiles = [PidFile(CLOUD_HOME / "run" / f"{name}.pid") for name in AIRFLOW_SERVICES]
+    stop_groups([pid for f in pidfiles if (pid := f.read_live_pid()) is not None])
+    for pidfile in pidfiles:
+        pidfile.remove()
+
+
+def _demo(name: str) -> subprocess.CompletedProcess:
+    """`python -m dev.demo` against the test cloud; its output also goes to a log that outlives a timeout."""
+    log = CLOUD_HOME / f"{name}.log"
+    with log.open("w") as out:
+        result = subprocess.run(
+            [sys.executable, "-m", "dev.demo"], cwd=REPO_ROOT, env=cloud_env(**FAST_SCHEDULES),
+            stdout=out, stderr=subprocess.STDOUT, text=True, timeout=DEMO_TIMEOUT, check=False,
+        )  # fmt: skip
+    return subprocess.CompletedProcess(result.args, result.returncode, log.read_text(), "")
+
+
+def _api():
+    from dev.localcloud.airflow_api import AirflowApi
+
+    return AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
+
+
+@pytest.fixture(scope="module")
+def salesforce(emulators):
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
+
+
+@pytest.fixture(scope="module")
+def fast_airflow(emulators):
+    """The full test cloud, its Airflow (re)started with one-minute ingestion schedules; stopped afterwards."""
+    _stop_airflow()  # another module may have started it with the default schedules
+    up = localcloud("up", env=cloud_env(**FAST_SCHEDULES))
+    assert up.returncode == 0, up.stdout + up.stderr
+    api = _api()
+    deadline = time.monotonic() + 120
+    # The restarted dag-processor must have re-serialized the DAGs with the new schedules before they run.
+    while (
+        api.wait_for_dag("ingest_cloud_workspaces").get("timetable_summary")
+        != FAST_SCHEDULES["CLOUD_APP_INGEST_SCHEDULE"]
+        or api.wait_for_dag("ingest_salesforce").get("timetable_summary")
+        != FAST_SCHEDULES["SALESFORCE_MIRROR_SCHEDULE"]
+    ):
+        assert time.monotonic() < deadline, "the DAGs were not re-parsed with one-minute schedules"
+        time.sleep(3)
+    yield
+    try:
+        api = _api()
+        for dag_id in ("ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce"):
+            api.pause(dag_id)
+    finally:
+        _stop_airflow()  # the modules after this one run DAGs with `airflow dags test` only
+
+
+@pytest.fixture(scope="module")
+def scenario(fast_airflow, salesforce, report) -> dict[str, Any]:
+    sf = salesforce
+    users = {u["Username"]: u for u in sf.query_all("SELECT Id, Username, IsActive FROM User")["records"]}
+    user_ids = {name: u["Id"] for name, u in users.items()}
+    crm: dict[str, Any] = {"users": user_ids, "active": {u["Id"] for u in users.values() if u["IsActive"]}}
+    emea, apac = user_ids["sofia.lindqvist@example.com"], user_ids["haruto.sato@example.com"]
+
+    # Start at the top of a minute, so the CRM records and the signups all fall in one (one-minute) interval.
+    time.sleep(61 - datetime.now(UTC).second)
+    lead_email = f"lena@parkside-{RUN}.com"
+    lead_id = sf.Lead.create({"FirstName": "Lena", "LastName": "Park", "Company": f"Parkside {RUN}",
+                              "Email": lead_email, "OwnerId": emea})["id"]  # fmt: skip
+    crm["leads"] = {lead_email: {"Id": lead_id, "OwnerId": emea}}
+    account_id = sf.Account.create({"Name": f"Globex {RUN}", "Website": f"https://www.globex-{RUN}.com/",
+                                    "OwnerId": apac})["id"]  # fmt: skip
+    crm["accounts_by_domain"] = {f"globex-{RUN}.com": {"Id": account_id, "OwnerId": apac}}
+    created = [(signup, post_signup(signup)) for signup in scenario_signups()]
+    minutes = {w["created_at"][:16] for _, w in created}
+    assert len(minutes) == 1, f"the scenario straddles a minute ({minutes}): the machine is overloaded"
+    # The interval closes; by second 40 the dag-processor (every 30 s) has re-parsed the paused DAGs, so the run
+    # they start with when switched on is this interval, not the one before (see dev.demo.start_ingestions).
+    time.sleep(60 - datetime.now(UTC).second + 40)
+
+    started = time.monotonic()
+    first = _demo("demo-first-run")
+    report.append(f"end-to-end: first `dev.demo` run through the scheduler {time.monotonic() - started:.0f}s")
+    assert first.returncode == 0, (first.stdout + first.stderr)[-5000:]
+    return {"created": created, "crm": crm, "first": first.stdout, "expected": oracle(created, crm),
+            "account_id": account_id, "lead_id": lead_id}  # fmt: skip
+
+
+def _records(sf, soql: str) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "attributes"} for r in sf.query_all(soql)["records"]]
+
+
+def _state(sf) -> dict[str, Any]:
+    """Every Salesforce record the scenario touched, as the API returns them."""
+    like = f"%{RUN}%"
+    accounts = _records(sf, "SELECT Id, Name, Website, OwnerId, Type, Dwh_External_Id__c, SystemModstamp "
+                            f"FROM Account WHERE Name LIKE '{like}' OR Website LIKE '{like}'")  # fmt: skip
+    contacts = _records(sf, "SELECT Id, FirstName, LastName, Email, OwnerId, AccountId, Workspace_Id__c, LeadSource, "
+                            f"Dwh_External_Id__c, SystemModstamp FROM Contact WHERE Email LIKE '{like}' "
+                            f"OR LastName LIKE '{like}'")  # fmt: skip
+    account_ids = [a["Id"] for a in accounts] or ["none"]
+    in_accounts = ", ".join(f"'{i}'" for i in account_ids)
+    opportunities = _records(sf, "SELECT Id, Name, StageName, CloseDate, Amount, OwnerId, AccountId, "
+                                 "Workspace_Id__c, Dwh_External_Id__c, SystemModstamp FROM Opportunity "
+                                 f"WHERE AccountId IN ({in_accounts})")  # fmt: skip
+    opportunity_ids = ", ".join(f"'{o['Id']}'" for o in opportunities) or "'none'"
+    task_fields = "Id, Subject, ActivityDate, OwnerId, Status, Priority, WhoId, WhatId, Dwh_External_Id__c"
+    tasks = _records(sf, f"SELECT {task_fields}, SystemModstamp FROM Task WHERE WhatId IN ({opportunity_ids})")
+    leads = _records(sf, f"SELECT Id, Status, Workspace_Id__c, SystemModstamp FROM Lead WHERE Email LIKE '{like}'")
+    return {"Account": accounts, "Contact": contacts, "Opportunity": opportunities, "Task": tasks, "Lead": leads}
+
+
+def _without(record: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in fields}
+
+
+def test_demo_prints_the_summary(scenario) -> None:
+    out = scenario["first"]
+    assert "activate_salesforce: asset_triggered run" in out, out[-3000:]
+    for line in ("What the pipeline did", "Signups    interval", "quarantined", "CRM mirror", "Hightouch",
+                 "Salesforce Account", "Wall time", "Where to look", "make soql", "make sql"):  # fmt: skip
+        assert line in out, f"{line!r} missing from:\n{out[-3000:]}"
+    for slug in ("salesforce-accounts", "salesforce-contacts", "salesforce-outreach-tasks"):
+        assert f"{slug} " in out
+        assert " success " in out.split(slug, 1)[1].splitlines()[0], f"{slug} did not succeed"
+    for reason in ("invalid_email", "missing_email"):
+        assert reason in out, "the scenario's bad signups are reported by reason"
+
+
+def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
+    expected: Expected = scenario["expected"]
+    state = _state(salesforce)
+    by_domain = {a["Website"]: a for a in state["Account"]}
+    rotation: dict[str, str] = {}  # customer key -> the rotation member the pipeline picked
+
+    def owner(key: str, actual: str) -> str | None:
+        """The expected owner; for roster-routed customers, the member picked, once, for all their records."""
+        if key in expected.owner_choices:
+            assert actual in expected.owner_choices[key], f"{key}: owner {actual} is not an active manager there"
+            return rotation.setdefault(key, actual)
+        return None
+
+    # Accounts: the new ones exactly, and the matched one only stamped with its key.
+    ours = {a["Website"]: _without(a, "Id", "SystemModstamp") for a in state["Account"] if a["Website"] in
+            expected.accounts}  # fmt: skip
+    for key, fields in expected.accounts.items():
+        fields["OwnerId"] = fields["OwnerId"] or owner(key, ours.get(key, {}).get("OwnerId", ""))
+    assert ours == expected.accounts
+    matched = next(a for a in state["Account"] if a["Id"] == scenario["account_id"])
+    assert matched["Dwh_External_Id__c"] == f"acct-sf-{scenario['account_id']}"
+    assert len(state["Account"]) == len(expected.accounts) + 1, "no other account for the scenario's companies"
+
+    # Contacts: one per valid person, none for the bad signups.
+    account_of = {key: by_domain[key]["Id"] for key in expected.accounts} | {
+        key: a["Id"] for key, a in scenario["crm"]["accounts_by_domain"].items()
+    }
+    actual_contacts = {c["Email"]: c for c in state["Contact"]}
+    assert sorted(actual_contacts) == sorted(expected.contacts), "exactly the valid people, once each"
+    for email, fields in expected.contacts.items():
+        contact = actual_contacts[email]
+        key = fields.pop("account_key")
+        fields["AccountId"] = account_of.get(key) if key else None
+        customer = key or email
+        fields["OwnerId"] = fields["OwnerId"] or owner(customer, contact["OwnerId"])
+        assert _without(contact, "Id", "SystemModstamp") == fields, email
+
+    # Opportunities and tasks: one each per new account, linked by the rules.
+    opportunities = {o["Dwh_External_Id__c"]: o for o in state["Opportunity"]}
+    assert sorted(opportunities) == sorted(f["Dwh_External_Id__c"] for f in expected.opportunities.values())
+    for key, fields in expected.opportunities.items():
+        actual = opportunities[fields["Dwh_External_Id__c"]]
+        fields["OwnerId"] = fields["OwnerId"] or owner(key, actual["OwnerId"])
+        assert _without(actual, "Id", "SystemModstamp", "AccountId") == fields, key
+        assert actual["AccountId"] == by_domain[key]["Id"]
+    tasks = {t["Dwh_External_Id__c"]: t for t in state["Task"]}
+    assert sorted(tasks) == sorted(f["Dwh_External_Id__c"] for f in expected.tasks.values())
+    for key, fields in expected.tasks.items():
+        actual = tasks[fields["Dwh_External_Id__c"]]
+        who = fields.pop("who_email")
+        fields["OwnerId"] = fields["OwnerId"] or owner(key, actual["OwnerId"])
+        assert _without(actual, "Id", "SystemModstamp", "WhoId", "WhatId") == fields, key
+        assert actual["WhoId"] == actual_contacts[who]["Id"]
+        assert actual["WhatId"] == opportunities[f"opp-{md5(key)}"]["Id"]
+
+    # The open lead is converted, pointing at the workspace.
+    leads = {lead["Id"]: lead for lead in state["Lead"]}
+    for lead_id, workspace_id in expected.converted_leads.items():
+        assert (leads[lead_id]["Status"], leads[lead_id]["Workspace_Id__c"]) == ("Closed - Converted", workspace_id)
+    assert set(rotation) == set(expected.owner_choices), "every roster-routed customer was checked"
+
+
+def test_bad_signups_are_quarantined_with_their_reason(scenario) -> None:
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    from include.connections import SNOWFLAKE
+
+    bad = {w["workspace_id"] for s, w in scenario["created"] if not (s.email and "@" in s.email)}
+    rows = SnowflakeHook(snowflake_conn_id=SNOWFLAKE).get_records(
+        "SELECT RECORD:payload:workspace_id::VARCHAR, REASON FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        f"WHERE RECORD:payload:workspace_id::VARCHAR IN ({', '.join(repr(w) for w in bad)})"
+    )
+    assert sorted(reason for _, reason in rows) == ["invalid_email", "missing_email"]
+
+
+def test_second_demo_changes_nothing_already_in_salesforce(scenario, salesforce, report) -> None:
+    before = _state(salesforce)
+    started = time.monotonic()
+    second = _demo("demo-second-run")
+    report.append(f"end-to-end: second `dev.demo` run {time.monotonic() - started:.0f}s")
+    assert second.returncode == 0, (second.stdout + second.stderr)[-5000:]
+    after = _state(salesforce)
+    assert after == before, "a second run re-wrote records it had already written"
+    assert sum(len(records) for records in after.values()) == (
+        len(scenario["expected"].accounts) + 1 + len(scenario["expected"].contacts)
+        + len(scenario["expected"].opportunities) + len(scenario["expected"].tasks) + 1
+    )  # fmt: skip
