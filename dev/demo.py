@@ -222,7 +222,8 @@ def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], el
         '  Salesforce   make soql Q="SELECT Name, Website, OwnerId FROM Account WHERE Dwh_External_Id__c != null"',
         '               make soql Q="SELECT Subject, ActivityDate, OwnerId, WhatId FROM Task LIMIT 10"',
         "  Warehouse    make sql Q='SELECT * FROM ANALYTICS.MARTS.SYNC_SALESFORCE_ACCOUNTS LIMIT 10'",
-        "               make sql Q='SELECT REASON, COUNT(*) FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE GROUP BY 1'",
+        "               make sql Q='SELECT RECORD:reason, COUNT(*) "
+        "FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE GROUP BY 1'",
         f"  S3 files     {settings.bucket_dir}/cloud_app/workspaces/",
         "  Stop it      make down   (state stays in .local/; `make clean` removes it)",
     ]

@@ -397,7 +397,7 @@ def test_bad_signups_are_quarantined_with_their_reason(scenario) -> None:
 
     bad = {w["workspace_id"] for s, w in scenario["created"] if not (s.email and "@" in s.email)}
     rows = SnowflakeHook(snowflake_conn_id=SNOWFLAKE).get_records(
-        "SELECT RECORD:payload:workspace_id::VARCHAR, REASON FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
         f"WHERE RECORD:payload:workspace_id::VARCHAR IN ({', '.join(repr(w) for w in bad)})"
     )
     assert sorted(reason for _, reason in rows) == ["invalid_email", "missing_email"]
