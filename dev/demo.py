@@ -163,12 +163,19 @@ def wait_for_activation(api: AirflowApi, after: datetime, progress: Progress) ->
     ``after`` is a little before the later ingestion run ended (its Asset event comes from its last task).
     """
     deadline = time.monotonic() + NEW_RUN_WAIT
-    while time.monotonic() < deadline:
-        for run in api.runs(ACTIVATION, limit=5):
+    give_up = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < min(deadline, give_up):
+        recent = api.runs(ACTIVATION, limit=5)
+        for run in recent:
             run_after = _parse_time(run.get("run_after"))
             if run_after and run_after >= after:
                 progress.note(f"{ACTIVATION}: {run['run_type']} run {run['dag_run_id']}")
                 return str(run["dag_run_id"])
+        busy = [run for run in recent if run["state"] in {"queued", "running"}]
+        if busy:
+            # One activation at a time: ours is created when this one ends.
+            progress.status(f"waiting for {ACTIVATION} run {busy[0]['dag_run_id']} ({busy[0]['state']}) to finish")
+            deadline = time.monotonic() + NEW_RUN_WAIT
         time.sleep(2)
     raise DemoError(f"the Assets did not trigger {ACTIVATION} within {NEW_RUN_WAIT:.0f}s (is it paused?)")
 
