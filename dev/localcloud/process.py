@@ -121,12 +121,13 @@ def _ancestors() -> set[int]:
     return pids
 
 
-def airflow_task_groups(airflow_home: Path) -> list[int]:
+def airflow_task_groups(airflow_home: Path, exclude: set[int] | None = None) -> list[int]:
     """Process groups of Airflow task processes that run with this cloud's AIRFLOW_HOME.
 
     The LocalExecutor's supervisor starts each task in a session of its own, outside the scheduler's process
     group; when the scheduler has to be killed they are left behind. They are found by the AIRFLOW_HOME in
-    their environment (this cloud's private directory), never by name.
+    their environment (this cloud's private directory) and ``airflow`` in their command line; every service of
+    the cloud shares that environment, so the groups it started itself are passed in ``exclude``.
     """
     marker = f"AIRFLOW_HOME={airflow_home}".encode()
     mine = _ancestors()
@@ -135,11 +136,14 @@ def airflow_task_groups(airflow_home: Path) -> list[int]:
         if not entry.name.isdigit() or int(entry.name) in mine:
             continue
         try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
+            if (
+                marker in (entry / "environ").read_bytes().split(b"\0")
+                and b"airflow" in (entry / "cmdline").read_bytes()
+            ):
                 groups.add(os.getpgid(int(entry.name)))
         except (OSError, ProcessLookupError):
             continue
-    return sorted(groups - {os.getpgid(0)})
+    return sorted(groups - {os.getpgid(0)} - (exclude or set()))
 
 
 def stop_group(pgid: int, timeout: float = 20.0) -> bool:

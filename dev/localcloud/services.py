@@ -295,7 +295,10 @@ def stop(services: list[Service], settings: CloudSettings, log: Callable[[str], 
         service.pidfile(settings).remove()
         log(f"{service.name}: stopped (process group {pid}{', had to SIGKILL' if pid in killed else ''})")
     if any(s.name.startswith("airflow-") for s in services):
-        leftovers = airflow_task_groups(settings.airflow_home)
+        ours = {
+            pid for group in catalogue(settings).values() for s in group if (pid := s.pidfile(settings).read_live_pid())
+        }
+        leftovers = airflow_task_groups(settings.airflow_home, exclude=ours)
         if leftovers:
             stop_groups(leftovers)
             log(f"airflow: stopped {len(leftovers)} task process group(s) the scheduler left behind")

@@ -9,22 +9,29 @@ from pathlib import Path
 
 from dev.localcloud.process import airflow_task_groups, group_alive, stop_groups
 
+# A stand-in for `airflow worker -- <task>`: "airflow" in its command line, a session of its own.
+TASK = [sys.executable, "-c", "import time; time.sleep(60)", "airflow", "worker"]
+SERVICE = [sys.executable, "-c", "import time; time.sleep(60)", "emulator"]
+
+
+def _start(argv: list[str], airflow_home: Path) -> subprocess.Popen:
+    return subprocess.Popen(argv, env={**os.environ, "AIRFLOW_HOME": str(airflow_home)}, start_new_session=True)
+
 
 def test_leftover_task_sessions_of_this_cloud_are_found_and_stopped(tmp_path: Path) -> None:
     ours, other = tmp_path / "ours" / "airflow", tmp_path / "other" / "airflow"
-    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
-    # Like the LocalExecutor's task supervisor: a session of its own, outside the scheduler's group.
-    mine = subprocess.Popen(sleeper, env={**os.environ, "AIRFLOW_HOME": str(ours)}, start_new_session=True)
-    theirs = subprocess.Popen(sleeper, env={**os.environ, "AIRFLOW_HOME": str(other)}, start_new_session=True)
+    task, service, scheduler = _start(TASK, ours), _start(SERVICE, ours), _start(TASK, ours)
+    elsewhere = _start(TASK, other)
     try:
-        assert airflow_task_groups(ours) == [mine.pid]
-        assert airflow_task_groups(other) == [theirs.pid]
+        # The cloud's own services share its environment: neither a non-Airflow one nor one it recorded is a leftover.
+        assert airflow_task_groups(ours, exclude={scheduler.pid}) == [task.pid]
+        assert airflow_task_groups(other) == [elsewhere.pid]
         assert airflow_task_groups(tmp_path / "nobody") == []
-        stop_groups(airflow_task_groups(ours), timeout=5)
-        mine.wait(timeout=5)
-        assert not group_alive(mine.pid)
-        assert theirs.poll() is None, "another cloud's process was touched"
+        stop_groups(airflow_task_groups(ours, exclude={scheduler.pid}), timeout=5)
+        task.wait(timeout=5)
+        assert not group_alive(task.pid)
+        assert (service.poll(), scheduler.poll(), elsewhere.poll()) == (None, None, None), "something else was touched"
     finally:
-        for proc in (mine, theirs):
+        for proc in (task, service, scheduler, elsewhere):
             proc.kill()
             proc.wait()
