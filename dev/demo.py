@@ -210,8 +210,11 @@ def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], el
             lines.append(f"    {sync.slug:<26} no result")
             continue
         planned, ok, failed = result["planned_rows"], result["successful_rows"], result["failed_rows"]
-        created[sync.destination_object] += ok["added"]
-        updated[sync.destination_object] += ok["changed"]
+        if sync.mode == "update":  # rows new to an update sync are still updates of existing records
+            updated[sync.destination_object] += ok["added"] + ok["changed"]
+        else:
+            created[sync.destination_object] += ok["added"]
+            updated[sync.destination_object] += ok["changed"]
         lines.append(
             f"    {sync.slug:<26} run {result['run_id']:>4} {result['status']:<8} planned {sum(planned.values()):>4}"
             f"  ok +{ok['added']} ~{ok['changed']}  failed {sum(failed.values())}"
