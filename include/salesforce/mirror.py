@@ -112,11 +112,18 @@ def mirror_object(
     interval_start: datetime,
     interval_end: datetime,
 ) -> MirrorResult:
-    """Extract, land and load one object for one data interval; re-running the interval replaces its rows."""
+    """Extract, land and load one object for one data interval; re-running the interval replaces its rows.
+
+    The query reads up to the interval's end or now, whichever is later. Salesforce keeps only a record's
+    current version, so a re-run of a past interval cannot fetch the version it loaded the first time: bounded
+    by the interval's end, it would drop every record modified since (and the marts would then re-create
+    accounts that exist). Newer versions read early are read again by the next interval; staging keeps one.
+    """
     mark = high_water_mark(warehouse, obj, interval_start)
     since = (mark - OVERLAP) if mark else EPOCH
+    until = max(interval_end, datetime.now(UTC) + timedelta(seconds=1))  # SOQL compares whole seconds
     prefix = interval_prefix(obj.prefix_root, interval_start, interval_end)
-    result = MirrorResult(obj.name, since.isoformat(), interval_end.isoformat(), prefix)
+    result = MirrorResult(obj.name, since.isoformat(), until.isoformat(), prefix)
     envelope = {
         "object": obj.name,
         "interval_start": interval_start.isoformat(),
@@ -124,7 +131,7 @@ def mirror_object(
     }
     clear_prefix(s3, bucket, prefix)
     writer = PartWriter(s3, bucket, prefix, PART_SIZE)
-    for record in _strip_attributes(salesforce.query_all_iter(build_soql(obj, since, interval_end))):
+    for record in _strip_attributes(salesforce.query_all_iter(build_soql(obj, since, until))):
         writer.add({**envelope, "payload": record})
         result.extracted += 1
     writer.flush()

@@ -72,3 +72,33 @@ def test_mirror_loads_every_object_then_only_changes(dag_env, hooks) -> None:
     before = {obj.table: _raw_ids(warehouse, obj.table) for obj in OBJECTS}
     dags_test(dag_env, "ingest_salesforce", second_end)
     assert {obj.table: _raw_ids(warehouse, obj.table) for obj in OBJECTS} == before
+
+
+def test_rerunning_a_past_interval_keeps_records_modified_since(dag_env, hooks) -> None:
+    """Salesforce has only a record's current version: a re-run must load it, not drop the record."""
+    import time
+
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    from include.connections import LANDING_S3
+    from include.salesforce.mirror import by_name, mirror_object
+    from include.settings import landing_bucket
+
+    sf, warehouse = hooks
+    account = sf.Account.create({"Name": "Rerun Survivor"})["id"]
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    start = end - timedelta(minutes=15)
+    time.sleep(2)  # the interval is over
+
+    def rerun() -> dict[str, str]:
+        mirror_object(sf, S3Hook(aws_conn_id=LANDING_S3), warehouse, landing_bucket(), by_name("Account"), start, end)
+        rows = warehouse.get_records(
+            "SELECT RECORD:payload:Id::VARCHAR, RECORD:payload:Name::VARCHAR FROM RAW.SALESFORCE.ACCOUNTS "
+            "WHERE RECORD:interval_start::VARCHAR = %(s)s AND RECORD:payload:Id::VARCHAR = %(id)s",
+            parameters={"s": start.isoformat(), "id": account},
+        )
+        return dict(rows)
+
+    assert rerun() == {account: "Rerun Survivor"}
+    sf.Account.update(account, {"Name": "Rerun Survivor (renamed after the interval)"})
+    assert rerun() == {account: "Rerun Survivor (renamed after the interval)"}, "the re-run dropped the record"
