@@ -4,13 +4,15 @@
 Step 2 of the lead-to-Salesforce workflow, every 15 minutes (`SALESFORCE_MIRROR_SCHEDULE` to change):
 for each of **User, Account, Lead, Contact, Opportunity, Task**, one mapped task reads the records modified
 since the object's high-water mark (newest `SystemModstamp` already in the warehouse, minus a 5-minute
-overlap) up to the end of the data interval, or now if that is later, through `SalesforceHook` (connection `salesforce_crm`, SOQL with
-`queryMore`), lands them in S3 as gzip NDJSON under `salesforce/<object>/YYYY/MM/DD/HH/<interval>/` and
-`COPY INTO`s `RAW.SALESFORCE.<OBJECTS>` from exactly that prefix.
+overlap) up to the end of the data interval, or now if that is later, through `SalesforceHook` (connection
+`salesforce_crm`, SOQL with `queryMore`), lands them in S3 as gzip NDJSON under
+`salesforce/<object>/YYYY/MM/DD/HH/<interval>/` and `COPY INTO`s `RAW.SALESFORCE.<OBJECTS>` from exactly that
+prefix.
 
 Re-running an interval replaces its rows. Salesforce keeps only current versions, so a re-run reads records
-up to now: a record modified since the first run is loaded as it is now instead of being dropped. The overlap's duplicates (same Id and `SystemModstamp`) are
-expected: dbt staging keeps the latest version per Id. On success the `raw.salesforce` Asset is emitted.
+up to now: a record modified since the first run is loaded as it is now instead of being dropped. The
+overlap's duplicates (same Id and `SystemModstamp`) are expected: dbt staging keeps the latest version per Id.
+On success the `raw.salesforce` Asset is emitted.
 """
 
 from __future__ import annotations
