@@ -20,21 +20,16 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from dev.bench.common import BENCH_HOME, DOC, PORTS
 from dev.localcloud.settings import REPO_ROOT
 
 SIGNUPS_PER_HOUR = 100_000
 START = datetime(2026, 11, 2, tzinfo=UTC)
 BENCH_ENV = {
-    "LOCALCLOUD_HOME": str(REPO_ROOT / ".local" / "bench"),
-    "LOCALCLOUD_S3_PORT": "29000",
-    "LOCALCLOUD_SNOWFLAKE_PORT": "28443",
-    "LOCALCLOUD_CLOUD_APP_PORT": "28001",
-    "LOCALCLOUD_SALESFORCE_PORT": "28444",
-    "LOCALCLOUD_HIGHTOUCH_PORT": "28002",
-    "LOCALCLOUD_AIRFLOW_PORT": "28080",
+    "LOCALCLOUD_HOME": str(BENCH_HOME),
+    **PORTS,
     "LOCALCLOUD_SIGNUPS_PER_HOUR": str(SIGNUPS_PER_HOUR),
 }
-DOC = REPO_ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- ingestion:begin -->", "<!-- ingestion:end -->"
 
 

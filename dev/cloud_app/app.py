@@ -84,18 +84,24 @@ class RawEvent(BaseModel):
     body: Any = Field(description="served verbatim in `data`: any JSON value (a string stands for non-JSON text)")
 
 
+def _open_store(path: Path, ddl: str) -> sqlite3.Connection:
+    """A SQLite file shared by the API's threads (callers hold their own lock), with its table."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(ddl)
+    db.commit()
+    return db
+
+
 class CreatedStore:
     """Workspaces created through the API, persisted in SQLite so they survive restarts."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS events (created_at TEXT, event_id TEXT PRIMARY KEY, body TEXT NOT NULL)"
+        self._db = _open_store(
+            path, "CREATE TABLE IF NOT EXISTS events (created_at TEXT, event_id TEXT PRIMARY KEY, body TEXT NOT NULL)"
         )
-        self._db.commit()
 
     def add(self, event: dict[str, Any]) -> None:
         with self._lock:
@@ -123,15 +129,12 @@ class RawStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
+        self._db = _open_store(
+            path,
             "CREATE TABLE IF NOT EXISTS raw_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,"
-            " key TEXT UNIQUE, body TEXT NOT NULL)"
+            " key TEXT UNIQUE, body TEXT NOT NULL)",
         )
-        self._db.commit()
 
     def add(self, events: list[tuple[str, Any]]) -> list[str]:
         keys = []

@@ -104,6 +104,26 @@ def emulators(data_platform) -> Path:
     return CLOUD_HOME
 
 
+@pytest.fixture(scope="module")
+def salesforce(emulators):
+    """simple-salesforce client on the test cloud's Salesforce, through the DAGs' own connection."""
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+
+    from include.connections import SALESFORCE
+
+    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
+
+
+@pytest.fixture(scope="module")
+def warehouse(emulators):
+    """SnowflakeHook on the test cloud's warehouse, through the DAGs' own connection."""
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    from include.connections import SNOWFLAKE
+
+    return SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+
+
 DAG_HOME = TEST_STATE / "airflow-dagtest"
 
 

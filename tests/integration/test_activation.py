@@ -22,7 +22,6 @@ import pytest
 import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
-from include.connections import SALESFORCE, SNOWFLAKE
 from include.hightouch.syncs import default_syncs
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import TEST_PORTS, dags_test
@@ -92,20 +91,6 @@ def _hightouch_runs() -> dict[str, list[dict[str, Any]]]:
         body = response.json()
         runs[sync.slug] = body["data"] if isinstance(body, dict) else body
     return runs
-
-
-@pytest.fixture(scope="module")
-def salesforce(dag_env):
-    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
-
-    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
-
-
-@pytest.fixture(scope="module")
-def warehouse(dag_env):
-    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
-
-    return SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
 
 
 def _one(sf, soql: str) -> dict[str, Any]:

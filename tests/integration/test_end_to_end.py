@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
-from include.connections import SALESFORCE
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
@@ -220,13 +219,6 @@ def _api():
     from dev.localcloud.airflow_api import AirflowApi
 
     return AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
-
-
-@pytest.fixture(scope="module")
-def salesforce(emulators):
-    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
-
-    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ import requests
 
 from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
-from include.connections import SALESFORCE, SNOWFLAKE
 from include.hightouch.syncs import default_syncs
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, localcloud
@@ -178,20 +177,6 @@ def _restart_stopped_services() -> None:
 
 
 # --- fixtures -----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def salesforce(dag_env):
-    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
-
-    return SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
-
-
-@pytest.fixture(scope="module")
-def warehouse(dag_env):
-    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
-
-    return SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
 
 
 @pytest.fixture(scope="module")
