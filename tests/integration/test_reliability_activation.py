@@ -522,3 +522,63 @@ def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_
         "opportunities": [1, 1, 1],
         "tasks": [1, 1, 1],
     }
+
+
+OWNED_BY_MANAGERS = ("salesforce-accounts", "salesforce-contacts", "salesforce-opportunities",
+                     "salesforce-outreach-tasks")  # fmt: skip
+
+
+def _mart_owners(warehouse) -> dict[str, dict[str, str]]:
+    """Owner of every row of the marts that assign one, by primary key."""
+    owners = {}
+    for slug in OWNED_BY_MANAGERS:
+        sql = f"SELECT {SYNCS[slug].primary_key}, OWNER_ID FROM {SYNCS[slug].model}"
+        owners[slug] = {str(key): owner for key, owner in warehouse.get_records(sql)}
+    return owners
+
+
+def _roster(region: str) -> set[str]:
+    rows = (REPO_ROOT / "dbt_project" / "seeds" / "account_manager_roster.csv").read_text().splitlines()[1:]
+    return {username for sales_region, _, username in (row.split(",") for row in rows) if sales_region == region}
+
+
+def test_a_manager_leaving_moves_only_their_customers(warehouse_restart, dag_env, salesforce, warehouse) -> None:
+    """An AMER account manager is deactivated: the mirror and the real activation DAG hand their customers to
+    active managers and move nobody else, although the region's rotation shrank from 3 to 2 (the round robin
+    alone would re-deal most of the region). Every sync plans exactly the moved rows."""
+    before = _mart_owners(warehouse)
+    departed = before["salesforce-accounts"][f"acct-{md5(_domain('a1'))}"]
+    users = {u["Id"]: u for u in _records(salesforce, "SELECT Id, Username, IsActive FROM User")}
+    assert users[departed]["IsActive"], users[departed]
+    assert users[departed]["Username"] in _roster("AMER"), users[departed]
+    seen = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
+    salesforce.User.update(departed, {"IsActive": False})
+    try:
+        _mirror(dag_env)
+        state, _, errors = _dag_run(dag_env, "activate_salesforce")
+        after = _mart_owners(warehouse)
+        runs = _hightouch_runs()
+    finally:
+        salesforce.User.update(departed, {"IsActive": True})
+        _mirror(dag_env)  # the modules after this one see the whole roster again
+    assert state == "success", errors
+
+    active = {user_id for user_id, user in users.items() if user["IsActive"]} - {departed}
+    new_runs = {slug: [r for r in runs[slug] if r["id"] not in seen[slug]] for slug in runs}
+    for slug in OWNED_BY_MANAGERS:
+        moved = {key for key, owner in before[slug].items() if owner == departed}
+        assert moved, f"{slug}: the departed manager owned the a1 customer's records"
+        assert set(after[slug]) == set(before[slug]), slug
+        kept = {key: owner for key, owner in before[slug].items() if key not in moved}
+        assert {key: after[slug][key] for key in kept} == kept, f"{slug}: an active manager's customer moved"
+        assert {after[slug][key] for key in moved} <= active, slug
+        assert [(r["status"], r["plannedRows"]) for r in new_runs[slug]] == [
+            ("success", {"addedCount": 0, "changedCount": len(moved), "removedCount": 0})
+        ], slug
+    for slug in set(SYNCS) - set(OWNED_BY_MANAGERS):
+        assert [(r["status"], r["plannedRows"]) for r in new_runs[slug]] == [("success", ZERO)], slug
+    # In Salesforce: the a1 customer's account now belongs to an active manager of its region.
+    soql = f"SELECT OwnerId FROM Account WHERE Website = '{_domain('a1')}'"
+    owners = [a["OwnerId"] for a in _records(salesforce, soql)]
+    assert len(owners) == 1, owners
+    assert users[owners[0]]["Username"] in _roster("AMER") - {users[departed]["Username"]}

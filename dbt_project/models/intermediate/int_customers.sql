@@ -1,7 +1,9 @@
 -- One row per customer to act on: a company (business email domain) or, for personal emails, the person.
 -- Each gets the Salesforce account it matches (companies only), its owner and how the owner was chosen:
--- the account's owner, else the matched lead's owner when active, else the regional roster (round robin
--- in the order customers first landed, so earlier assignments never move), else the default owner.
+-- the matched account's owner, else the owner this pipeline already gave the customer in Salesforce, else
+-- the matched lead's owner, else the regional roster (round robin in the order customers first landed),
+-- else the default owner; an owner counts only while active. Salesforce is the record of assignments: a
+-- backfill, a late signup or a roster change never moves a customer already handed to an active manager.
 with people as (
     select * from {{ ref('int_signup_people') }}
 ),
@@ -81,6 +83,23 @@ matched_accounts as (
     ) = 1
 ),
 
+-- The active owner of the account this pipeline created for the customer, else of the contact it created
+-- for the customer's primary person.
+assigned_owners as (
+    select
+        primary_people.customer_key,
+        coalesce(account_owners.user_id, contact_owners.user_id) as assigned_owner_id
+    from primary_people
+    left join account_domains as synced_accounts
+        on
+            not primary_people.is_personal_email
+            and 'acct-' || md5(primary_people.customer_key) = synced_accounts.dwh_external_id
+    left join users as account_owners
+        on synced_accounts.owner_id = account_owners.user_id and account_owners.is_active
+    left join users as contact_owners
+        on primary_people.synced_contact_owner_id = contact_owners.user_id and contact_owners.is_active
+),
+
 routed as (
     select
         customers.*,
@@ -99,6 +118,7 @@ routed as (
         matched_accounts.account_id as matched_account_id,
         matched_accounts.dwh_external_id as matched_account_external_id,
         matched_accounts.active_owner_id as matched_account_owner_id,
+        assigned_owners.assigned_owner_id,
         lead_owners.lead_owner_id,
         -- Position in its region's rotation among customers the roster has to assign.
         case
@@ -114,6 +134,7 @@ routed as (
     inner join primary_people on customers.customer_key = primary_people.customer_key
     left join matched_accounts on customers.company_domain = matched_accounts.company_domain
     left join lead_owners on customers.customer_key = lead_owners.customer_key
+    left join assigned_owners on customers.customer_key = assigned_owners.customer_key
 )
 
 select
@@ -124,10 +145,16 @@ select
         else coalesce(routed.matched_account_external_id, 'acct-sf-' || routed.matched_account_id)
     end as account_external_id,
     routed.company_domain is not null and routed.matched_account_id is null as is_new_account,
-    coalesce(routed.matched_account_owner_id, routed.lead_owner_id, roster.user_id, default_owner.user_id)
-        as owner_id,
+    coalesce(
+        routed.matched_account_owner_id,
+        routed.assigned_owner_id,
+        routed.lead_owner_id,
+        roster.user_id,
+        default_owner.user_id
+    ) as owner_id,
     case
         when routed.matched_account_owner_id is not null then 'account_owner'
+        when routed.assigned_owner_id is not null then 'assigned_before'
         when routed.lead_owner_id is not null then 'lead_owner'
         when roster.user_id is not null then 'roster'
         when default_owner.user_id is not null then 'default_owner'

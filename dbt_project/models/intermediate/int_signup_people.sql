@@ -73,6 +73,15 @@ existing_contacts as (
         email is not null
         and coalesce(dwh_external_id, '') != 'cont-' || md5(lower(trim(email)))
     qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
+),
+
+-- Contacts this pipeline created (our external id), for the owner it gave them.
+synced_contacts as (
+    select
+        dwh_external_id,
+        owner_id
+    from contacts
+    where dwh_external_id like 'cont-%'
 )
 
 select
@@ -89,8 +98,10 @@ select
     open_leads.lead_owner_id,
     open_leads.lead_owner_is_active,
     existing_contacts.contact_id as existing_contact_id,
-    existing_contacts.dwh_external_id as existing_contact_external_id
+    existing_contacts.dwh_external_id as existing_contact_external_id,
+    synced_contacts.owner_id as synced_contact_owner_id
 from people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email
 left join existing_contacts on people.email = existing_contacts.email
+left join synced_contacts on 'cont-' || md5(people.email) = synced_contacts.dwh_external_id
