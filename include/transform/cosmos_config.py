@@ -14,10 +14,10 @@ from typing import TypeVar
 
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
-from cosmos.profiles import SnowflakeUserPasswordProfileMapping
 
 from include.connections import SNOWFLAKE
 from include.settings import warehouse_names
+from include.transform.snowflake_profile import SnowflakeConnectionProfileMapping
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -48,11 +48,12 @@ def project_config() -> ProjectConfig:
 
 
 def profile_config() -> ProfileConfig:
-    """The `local` target turns on the stand-in's compatibility macros; anything else is real Snowflake."""
+    """The `local` target turns on the stand-in's compatibility macros; anything else is real Snowflake.
+    Password or key pair: whatever the connection holds (include/transform/snowflake_profile.py)."""
     return ProfileConfig(
         profile_name=PROFILE_NAME,
         target_name=os.environ.get("DBT_TARGET", "prod"),
-        profile_mapping=SnowflakeUserPasswordProfileMapping(
+        profile_mapping=SnowflakeConnectionProfileMapping(
             conn_id=SNOWFLAKE,
             profile_args={"database": warehouse_names().analytics_database, "schema": DEFAULT_SCHEMA},
         ),
