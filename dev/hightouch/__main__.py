@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--syncs", type=Path, default=SYNCS_FILE, help="syncs-as-code file")
     parser.add_argument("--token", default=os.environ.get("HIGHTOUCH_TOKEN", HIGHTOUCH_TOKEN))
+    parser.add_argument("--snowflake-host", default="localhost", help="a name the stand-in's certificate holds")
     parser.add_argument("--snowflake-port", type=int, required=True, help="the warehouse the models live in")
     parser.add_argument("--salesforce-url", required=True, help="e.g. https://localhost:8444")
     parser.add_argument("--salesforce-client-id", default="hightouch")
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     runner = SyncRunner(
         catalogue,
         store,
+        args.snowflake_host,
         args.snowflake_port,
         lambda: SalesforceDestination(args.salesforce_url, args.salesforce_client_id, args.salesforce_client_secret),
     )

@@ -73,12 +73,12 @@ class ModelQueryError(RuntimeError):
     pass
 
 
-def query_model(snowflake_port: int, sync: Sync) -> list[dict[str, Any]]:
+def query_model(snowflake_host: str, snowflake_port: int, sync: Sync) -> list[dict[str, Any]]:
     """Read the columns the sync maps from its model table (as Hightouch's table-selector models do)."""
     columns = sorted(sync.columns)
     sql = f"SELECT {', '.join(columns)} FROM {sync.model}"
     try:
-        with connect(snowflake_port, "hightouch", login_timeout=15, network_timeout=120) as conn:
+        with connect(snowflake_port, "hightouch", host=snowflake_host, login_timeout=15, network_timeout=120) as conn:
             cursor = conn.cursor()
             cursor.execute(sql)
             names = [c[0].upper() for c in cursor.description]
@@ -105,11 +105,13 @@ class SyncRunner:
         self,
         catalogue: SyncCatalogue,
         store: Store,
+        snowflake_host: str,
         snowflake_port: int,
         destination: Callable[[], SalesforceDestination],
     ) -> None:
         self.catalogue = catalogue
         self.store = store
+        self.snowflake_host = snowflake_host
         self.snowflake_port = snowflake_port
         self.destination = destination
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -179,7 +181,7 @@ class SyncRunner:
         run.update(status="querying", startedAt=now_iso())
         store.save_run(run)
         try:
-            rows = query_model(self.snowflake_port, sync)
+            rows = query_model(self.snowflake_host, self.snowflake_port, sync)
         except ModelQueryError as exc:
             run.update(status="failed", error=str(exc), finishedAt=now_iso())
             store.save_run(run)

@@ -1,23 +1,26 @@
-"""Command line of the local cloud: ``python -m dev.localcloud up|down|status``.
+"""Command line of the local cloud: ``python -m dev.localcloud up|down|status|prepare|init|health``.
 
 ``make up``/``make down``/``make status`` call this. ``up`` is idempotent, reports a busy port instead of
 ignoring it, and waits for every health check; ``down`` stops every process group it started.
+``prepare``, ``init`` and ``health`` are the steps of ``up`` on their own, for launchers that start the
+services themselves (docker-compose.yaml): the same code, so both launchers stay one code path.
 """
 
 from __future__ import annotations
 
 import argparse
 import subprocess
-import sys
 import time
 
 from dev.localcloud.env import write_env_file
 from dev.localcloud.services import (
     GROUPS,
     ServiceError,
+    SetupStep,
     catalogue,
     prepare_state,
     service_env,
+    setup_steps,
     start,
     stop,
     trust_local_ca,
@@ -29,18 +32,18 @@ def _log(message: str) -> None:
     print(f"[localcloud] {message}", flush=True)
 
 
-def _run_step(description: str, argv: list[str], env: dict[str, str], timeout: float) -> None:
+def _run_step(step: SetupStep, env: dict[str, str]) -> None:
     started = time.monotonic()
     try:
         result = subprocess.run(
-            argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            step.argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=step.timeout, check=False
         )
     except subprocess.TimeoutExpired:
-        raise ServiceError(f"{description} did not finish within {timeout:.0f}s") from None
+        raise ServiceError(f"{step.description} did not finish within {step.timeout:.0f}s") from None
     if result.returncode != 0:
         tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ServiceError(f"{description} failed (exit {result.returncode}):\n{tail}")
-    _log(f"{description}: done in {time.monotonic() - started:.1f}s")
+        raise ServiceError(f"{step.description} failed (exit {result.returncode}):\n{tail}")
+    _log(f"{step.description}: done in {time.monotonic() - started:.1f}s")
 
 
 def up(settings: CloudSettings, selected: set[str]) -> None:
@@ -49,20 +52,18 @@ def up(settings: CloudSettings, selected: set[str]) -> None:
     env_file = write_env_file(settings)
     env = service_env(settings)
     services = catalogue(settings)
+    steps = setup_steps(settings)
     groups = [g for g in GROUPS if g in selected or any(s.name in selected for s in services[g])]
     for group in groups:
-        if group == "airflow":
-            _run_step("airflow db migrate", [sys.executable, "-m", "airflow", "db", "migrate"], env, 300)
+        for step in steps:
+            if (step.when, step.group) == ("before", group):
+                _run_step(step, env)
         for service in services[group]:
             if group in selected or service.name in selected:
                 start(service, settings, env, _log)
-        if group == "snowflake":
-            _run_step(
-                "warehouse bootstrap",
-                [sys.executable, "-m", "include.warehouse.bootstrap", "--stage-url", settings.stage_url],
-                env,
-                120,
-            )
+        for step in steps:
+            if (step.when, step.group) == ("after", group):
+                _run_step(step, env)
     _log(f"up: {', '.join(sorted(selected))}; connections in {env_file}")
 
 
@@ -71,6 +72,28 @@ def down(settings: CloudSettings) -> None:
     for group in reversed(GROUPS):  # Airflow first: it talks to the others while stopping
         stop(services[group], settings, _log)
     _log("down: nothing left running")
+
+
+def prepare(settings: CloudSettings) -> None:
+    """Directories, certificates and Airflow's secrets, before any service starts (``up`` does it first)."""
+    prepare_state(settings)
+    _log(f"prepare: state under {settings.home}")
+
+
+def init(settings: CloudSettings) -> None:
+    """Every setup step, in order, once the services they need are healthy (compose's init service)."""
+    env = service_env(settings)
+    for step in setup_steps(settings):
+        _run_step(step, env)
+    _log("init: done")
+
+
+def health(settings: CloudSettings, name: str) -> int:
+    """One service's health check, as ``up`` waits for it: exit 0 if healthy (compose's healthcheck)."""
+    service = next(s for group in catalogue(settings).values() for s in group if s.name == name)
+    problem = service.health()
+    print(f"{name}: {problem or 'healthy'}")
+    return 1 if problem else 0
 
 
 def status(settings: CloudSettings) -> int:
@@ -101,9 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("down", help="stop every service this local cloud started")
     sub.add_parser("status", help="health of each service; exit 1 if any is down")
+    sub.add_parser("prepare", help="create state directories, certificates and Airflow's secrets")
+    sub.add_parser("init", help="run the setup steps (airflow db migrate, warehouse bootstrap)")
+    settings = load_settings()
+    names = sorted(s.name for group in catalogue(settings).values() for s in group)
+    health_parser = sub.add_parser("health", help="check one service once; exit 1 if it is not healthy")
+    health_parser.add_argument("service", choices=names)
     args = parser.parse_args(argv)
 
-    settings = load_settings()
     trust_local_ca(settings)
     if args.command == "up":
         selected = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -120,6 +148,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "down":
         down(settings)
         return 0
+    if args.command == "prepare":
+        prepare(settings)
+        return 0
+    if args.command == "init":
+        try:
+            init(settings)
+        except ServiceError as exc:
+            _log(f"ERROR: {exc}")
+            return 1
+        return 0
+    if args.command == "health":
+        return health(settings, args.service)
     return status(settings)
 
 

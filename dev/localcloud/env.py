@@ -7,7 +7,6 @@ or a secrets backend; only these values differ.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shlex
 import sys
@@ -17,7 +16,6 @@ from dev.localcloud.certs import CA_BUNDLE
 from dev.localcloud.settings import (
     CLOUD_APP_TOKEN,
     HIGHTOUCH_TOKEN,
-    REPO_ROOT,
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
     SALESFORCE_USER,
@@ -34,7 +32,7 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
             "login": S3_ACCESS_KEY,
             "password": S3_SECRET_KEY,
             "extra": {
-                "endpoint_url": f"http://127.0.0.1:{settings.s3_port}",
+                "endpoint_url": f"http://{settings.s3_host}:{settings.s3_port}",
                 "region_name": "us-east-1",
                 "config_kwargs": {"s3": {"addressing_style": "path"}},
             },
@@ -50,13 +48,13 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
                 "warehouse": "LOCAL_WH",
                 "role": "LOCAL",
                 # Real Snowflake is reached by account; the stand-in by host/port over HTTPS.
-                "host": "localhost",
+                "host": settings.snowflake_host,
                 "port": settings.snowflake_port,
             },
         },
         connections.CLOUD_APP_API: {
             "conn_type": "http",
-            "host": f"http://127.0.0.1:{settings.cloud_app_port}",
+            "host": f"http://{settings.cloud_app_host}:{settings.cloud_app_port}",
             "password": CLOUD_APP_TOKEN,
         },
         connections.SALESFORCE: {
@@ -68,12 +66,12 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
                 "consumer_secret": "localcloud",
                 # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; this domain
                 # sends that request to the emulator and turns the suffix into an ignored query string.
-                "domain": f"localhost:{settings.salesforce_port}/services/oauth2/token?",
+                "domain": f"{settings.salesforce_host}:{settings.salesforce_port}/services/oauth2/token?",
             },
         },
         connections.HIGHTOUCH: {
             "conn_type": "http",
-            "host": f"http://127.0.0.1:{settings.hightouch_port}",
+            "host": f"http://{settings.hightouch_host}:{settings.hightouch_port}",
             "password": HIGHTOUCH_TOKEN,  # the provider sends it as the Bearer token; login stays empty
         },
     }
@@ -90,37 +88,62 @@ def _persistent_secret(path: Path, factory: object) -> str:
     return value
 
 
-def environment(settings: CloudSettings) -> dict[str, str]:
+def _fernet_key() -> str:
     from cryptography.fernet import Fernet
 
-    secrets_dir = settings.home / "secrets"
+    return Fernet.generate_key().decode()
+
+
+def _jwt_secret() -> str:
+    return secrets.token_urlsafe(64)
+
+
+# Airflow option -> (file under <home>/secrets, how a new value is made). Every component must share them.
+AIRFLOW_SECRETS = {
+    "AIRFLOW__CORE__FERNET_KEY": ("fernet_key", _fernet_key),
+    "AIRFLOW__API_AUTH__JWT_SECRET": ("jwt_secret", _jwt_secret),
+}
+
+
+def ensure_airflow_secrets(settings: CloudSettings) -> dict[str, str]:
+    """Create the shared Airflow secrets once; option -> value."""
+    return {
+        option: _persistent_secret(settings.secrets_dir / filename, factory)
+        for option, (filename, factory) in AIRFLOW_SECRETS.items()
+    }
+
+
+def _airflow_secret(settings: CloudSettings, option: str) -> dict[str, str]:
+    """The variable that gives Airflow ``option``: its value, or (in containers) the command that reads it."""
+    filename, factory = AIRFLOW_SECRETS[option]
+    if settings.secrets_from_files:
+        return {f"{option}_CMD": f"cat {settings.secrets_dir / filename}"}
+    return {option: _persistent_secret(settings.secrets_dir / filename, factory)}
+
+
+def environment(settings: CloudSettings) -> dict[str, str]:
     env = {
         "AIRFLOW_HOME": str(settings.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo_root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        # Each Cosmos task is a Python process running dbt: more of them at once than about twice the cores
-        # only thrash (measured: 11 parallel staging models took ~100 s each on 2 cores, one at a time ~5 s).
-        "AIRFLOW__CORE__PARALLELISM": os.environ.get("AIRFLOW__CORE__PARALLELISM", str(2 * (os.cpu_count() or 2))),
-        "AIRFLOW__CORE__FERNET_KEY": _persistent_secret(
-            secrets_dir / "fernet_key", lambda: Fernet.generate_key().decode()
-        ),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{settings.airflow_port}/execution/",
+        "AIRFLOW__CORE__PARALLELISM": settings.airflow_parallelism,
+        **_airflow_secret(settings, "AIRFLOW__CORE__FERNET_KEY"),
+        # Where task processes reach the API server; the base URL below is the one a browser uses.
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://{settings.airflow_host}:{settings.airflow_port}/execution/",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__PORT": str(settings.airflow_port),
-        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__HOST": settings.bind_host,
         "AIRFLOW__API__BASE_URL": f"http://localhost:{settings.airflow_port}",
-        "AIRFLOW__API_AUTH__JWT_SECRET": _persistent_secret(
-            secrets_dir / "jwt_secret", lambda: secrets.token_urlsafe(64)
-        ),
+        **_airflow_secret(settings, "AIRFLOW__API_AUTH__JWT_SECRET"),
         # Pick up new DAG files quickly while developing (production keeps Airflow's defaults).
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
         # Log servers follow the API port (8080 -> 8793/8794, Airflow's defaults), so two clouds never collide.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 713),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.airflow_port + 714),
-        "PYTHONPATH": str(REPO_ROOT),
+        "PYTHONPATH": str(settings.repo_root),
         # The stand-ins' certificates are signed by a local CA; clients verify TLS against this bundle.
         "REQUESTS_CA_BUNDLE": str(settings.cert_dir / CA_BUNDLE),
         "LANDING_BUCKET": settings.bucket,

@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from dev.localcloud.certs import CA_BUNDLE, ensure_certificates
-from dev.localcloud.env import environment
+from dev.localcloud.env import ensure_airflow_secrets, environment
 from dev.localcloud.process import PidFile, airflow_task_groups, port_in_use, spawn, stop_group, stop_groups
 from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
 
@@ -45,7 +46,7 @@ def _s3_health(settings: CloudSettings) -> Callable[[], str | None]:
 
         client = boto3.client(
             "s3",
-            endpoint_url=f"http://127.0.0.1:{settings.s3_port}",
+            endpoint_url=f"http://{settings.s3_host}:{settings.s3_port}",
             aws_access_key_id=S3_ACCESS_KEY,
             aws_secret_access_key=S3_SECRET_KEY,
             region_name="us-east-1",
@@ -64,11 +65,12 @@ def _snowflake_health(settings: CloudSettings) -> Callable[[], str | None]:
     def check() -> str | None:
         from dev.localcloud.warehouse import connect
 
+        host, port = settings.snowflake_host, settings.snowflake_port
         try:
-            with connect(settings.snowflake_port, "healthcheck", login_timeout=5, network_timeout=5) as conn:
+            with connect(port, "healthcheck", host=host, login_timeout=5, network_timeout=5) as conn:
                 conn.cursor().execute("SELECT 1").fetchone()
         except Exception as exc:  # noqa: BLE001 - any failure means "not healthy", reported verbatim
-            return f"Snowflake stand-in on https://localhost:{settings.snowflake_port} not answering: {exc}"
+            return f"Snowflake stand-in on https://{host}:{port} not answering: {exc}"
         return None
 
     return check
@@ -78,7 +80,7 @@ def _airflow_health(settings: CloudSettings, component: str) -> Callable[[], str
     def check() -> str | None:
         import requests
 
-        url = f"http://127.0.0.1:{settings.airflow_port}/api/v2/monitor/health"
+        url = f"http://{settings.airflow_host}:{settings.airflow_port}/api/v2/monitor/health"
         try:
             body = requests.get(url, timeout=5).json()
         except (requests.RequestException, ValueError) as exc:
@@ -124,7 +126,7 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     "s3",
                     str(settings.s3_dir),
                     "--addr",
-                    f"127.0.0.1:{settings.s3_port}",
+                    f"{settings.bind_host}:{settings.s3_port}",
                     "--auth-key",
                     f"{S3_ACCESS_KEY},{S3_SECRET_KEY}",
                     "--config",
@@ -144,6 +146,8 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     python,
                     "-m",
                     "dev.localcloud.snowflake_server",
+                    "--host",
+                    settings.bind_host,
                     "--port",
                     str(settings.snowflake_port),
                     "--data-dir",
@@ -163,6 +167,8 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     python,
                     "-m",
                     "dev.cloud_app",
+                    "--host",
+                    settings.bind_host,
                     "--port",
                     str(settings.cloud_app_port),
                     "--state-dir",
@@ -170,7 +176,9 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     "--signups-per-hour",
                     str(settings.signups_per_hour),
                 ],
-                health=_http_health(f"http://127.0.0.1:{settings.cloud_app_port}/v1/health", "cloud app API"),
+                health=_http_health(
+                    f"http://{settings.cloud_app_host}:{settings.cloud_app_port}/v1/health", "cloud app API"
+                ),
             ),
             Service(
                 name="salesforce",
@@ -180,6 +188,8 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     python,
                     "-m",
                     "dev.salesforce",
+                    "--host",
+                    settings.bind_host,
                     "--port",
                     str(settings.salesforce_port),
                     "--state-dir",
@@ -189,7 +199,9 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     "--world-seed",
                     "42",  # the cloud app's default seed: the CRM knows some of its signups
                 ],
-                health=_http_health(f"https://localhost:{settings.salesforce_port}/services/data/", "Salesforce"),
+                health=_http_health(
+                    f"https://{settings.salesforce_host}:{settings.salesforce_port}/services/data/", "Salesforce"
+                ),
             ),
             Service(
                 name="hightouch",
@@ -199,16 +211,22 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     python,
                     "-m",
                     "dev.hightouch",
+                    "--host",
+                    settings.bind_host,
                     "--port",
                     str(settings.hightouch_port),
                     "--state-dir",
                     str(settings.hightouch_dir),
+                    "--snowflake-host",
+                    settings.snowflake_host,
                     "--snowflake-port",
                     str(settings.snowflake_port),
                     "--salesforce-url",
-                    f"https://localhost:{settings.salesforce_port}",
+                    f"https://{settings.salesforce_host}:{settings.salesforce_port}",
                 ],
-                health=_http_health(f"http://127.0.0.1:{settings.hightouch_port}/api/v1/health", "Hightouch"),
+                health=_http_health(
+                    f"http://{settings.hightouch_host}:{settings.hightouch_port}/api/v1/health", "Hightouch"
+                ),
             ),
         ],
         "airflow": [
@@ -240,6 +258,38 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
 
 
 GROUPS = ("s3", "snowflake", "emulators", "airflow")
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """A one-off command the services need: run by ``up`` beside their groups, and by compose's init service."""
+
+    description: str
+    argv: list[str]
+    timeout: float
+    # ``up`` runs it before this group starts (it must be ready for it) or after it is healthy (it needs it).
+    when: Literal["before", "after"]
+    group: str
+
+
+def setup_steps(settings: CloudSettings) -> list[SetupStep]:
+    """In the order ``python -m dev.localcloud init`` runs them."""
+    return [
+        SetupStep(
+            "airflow db migrate",
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            timeout=300,
+            when="before",
+            group="airflow",
+        ),
+        SetupStep(
+            "warehouse bootstrap",
+            [sys.executable, "-m", "include.warehouse.bootstrap", "--stage-url", settings.stage_url],
+            timeout=120,
+            when="after",
+            group="snowflake",
+        ),
+    ]
 
 
 # --- lifecycle --------------------------------------------------------------------------------------
@@ -305,9 +355,11 @@ def stop(services: list[Service], settings: CloudSettings, log: Callable[[str], 
 
 
 def prepare_state(settings: CloudSettings) -> None:
+    """State every service expects before it starts: directories, certificates, Airflow's shared secrets."""
     for directory in (settings.bucket_dir, settings.snowflake_dir, settings.airflow_home, settings.run_dir):
         directory.mkdir(parents=True, exist_ok=True)
     ensure_certificates(settings.cert_dir)
+    ensure_airflow_secrets(settings)
     trust_local_ca(settings)
 
 

@@ -1,13 +1,17 @@
-"""Where the local cloud keeps its state and which ports it listens on.
+"""Where the local cloud keeps its state, which ports it listens on and how its services reach each other.
 
 Everything lives under ``LOCALCLOUD_HOME`` (default ``<repo>/.local``); every port can be overridden
-with an environment variable, so tests run an isolated cloud beside a developer's running one.
+with an environment variable, so tests run an isolated cloud beside a developer's running one. The bind
+address and the host name of each service default to the loopback of one machine (``make up``); docker
+compose sets them to ``0.0.0.0`` and its service names (``dev/localcloud/compose.py``), so both launchers
+run the same catalogue of commands.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +24,8 @@ HIGHTOUCH_TOKEN = "local-hightouch-token"  # noqa: S105
 SALESFORCE_USER = "integration@example.com"
 
 
-def _port(name: str, default: int) -> int:
-    raw = os.environ.get(name, str(default))
+def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, str(default))
     try:
         port = int(raw)
     except ValueError:
@@ -42,6 +46,23 @@ class CloudSettings:
     hightouch_port: int
     bucket: str
     signups_per_hour: int  # how busy the emulated cloud app is
+    # Each Cosmos task is a Python process running dbt: more of them at once than about twice the cores
+    # only thrash (measured: 11 parallel staging models took ~100 s each on 2 cores, one at a time ~5 s).
+    airflow_parallelism: str = str(2 * (os.cpu_count() or 2))
+    bind_host: str = "127.0.0.1"  # where every service listens
+    # How clients (Airflow, the emulators, health checks) reach each service. The HTTPS stand-ins are reached
+    # by a name their certificate holds (dev/localcloud/certs.py), so they default to localhost.
+    s3_host: str = "127.0.0.1"
+    snowflake_host: str = "localhost"
+    cloud_app_host: str = "127.0.0.1"
+    salesforce_host: str = "localhost"
+    hightouch_host: str = "127.0.0.1"
+    airflow_host: str = "localhost"
+    # False: Airflow's Fernet key and JWT secret are written into the environment (one machine, one env file).
+    # True: Airflow reads them from files under <home>/secrets (``*_CMD`` options), so containers that share
+    # that volume share the secrets without a compose file holding them.
+    secrets_from_files: bool = False
+    repo_root: Path = REPO_ROOT  # where the code is: the DAGs folder and PYTHONPATH
 
     @property
     def s3_dir(self) -> Path:
@@ -84,6 +105,10 @@ class CloudSettings:
         return self.home / "hightouch"
 
     @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    @property
     def env_file(self) -> Path:
         return self.home / "localcloud.env"
 
@@ -93,16 +118,32 @@ class CloudSettings:
         return self.bucket_dir.resolve().as_uri() + "/"
 
 
-def load_settings() -> CloudSettings:
-    home = Path(os.environ.get("LOCALCLOUD_HOME", REPO_ROOT / ".local"))
+def load_settings(environ: Mapping[str, str] | None = None) -> CloudSettings:
+    """Settings from ``environ`` (default: this process's environment); unset variables keep the defaults."""
+    env = os.environ if environ is None else environ
+    home = Path(env.get("LOCALCLOUD_HOME", REPO_ROOT / ".local"))
+    default = {field.name: field.default for field in fields(CloudSettings)}
+
+    def host(service: str) -> str:
+        return env.get(f"LOCALCLOUD_{service.upper()}_HOST", default[f"{service}_host"])
+
     return CloudSettings(
         home=home.resolve(),
-        s3_port=_port("LOCALCLOUD_S3_PORT", 9000),
-        snowflake_port=_port("LOCALCLOUD_SNOWFLAKE_PORT", 8443),
-        airflow_port=_port("LOCALCLOUD_AIRFLOW_PORT", 8080),
-        cloud_app_port=_port("LOCALCLOUD_CLOUD_APP_PORT", 8001),
-        salesforce_port=_port("LOCALCLOUD_SALESFORCE_PORT", 8444),
-        hightouch_port=_port("LOCALCLOUD_HIGHTOUCH_PORT", 8002),
-        bucket=os.environ.get("LANDING_BUCKET", "landing"),
-        signups_per_hour=int(os.environ.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "120")),
+        s3_port=_port(env, "LOCALCLOUD_S3_PORT", 9000),
+        snowflake_port=_port(env, "LOCALCLOUD_SNOWFLAKE_PORT", 8443),
+        airflow_port=_port(env, "LOCALCLOUD_AIRFLOW_PORT", 8080),
+        cloud_app_port=_port(env, "LOCALCLOUD_CLOUD_APP_PORT", 8001),
+        salesforce_port=_port(env, "LOCALCLOUD_SALESFORCE_PORT", 8444),
+        hightouch_port=_port(env, "LOCALCLOUD_HIGHTOUCH_PORT", 8002),
+        bucket=env.get("LANDING_BUCKET", "landing"),
+        signups_per_hour=int(env.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "120")),
+        airflow_parallelism=env.get("AIRFLOW__CORE__PARALLELISM", default["airflow_parallelism"]),
+        bind_host=env.get("LOCALCLOUD_BIND_HOST", default["bind_host"]),
+        s3_host=host("s3"),
+        snowflake_host=host("snowflake"),
+        cloud_app_host=host("cloud_app"),
+        salesforce_host=host("salesforce"),
+        hightouch_host=host("hightouch"),
+        airflow_host=host("airflow"),
+        secrets_from_files=env.get("LOCALCLOUD_SECRETS_FROM_FILES", "false").lower() == "true",
     )

@@ -7,7 +7,13 @@ from typing import Any
 
 
 def connect(
-    port: int, user: str, *, login_timeout: int = 10, network_timeout: int = 60, database: str | None = None
+    port: int,
+    user: str,
+    *,
+    host: str = "localhost",  # docker compose: the stand-in's service name
+    login_timeout: int = 10,
+    network_timeout: int = 60,
+    database: str | None = None,
 ) -> Any:
     import snowflake.connector
 
@@ -15,7 +21,7 @@ def connect(
         account="localcloud",
         user=user,
         password="localcloud",  # noqa: S106 - the stand-in accepts any credentials
-        host="localhost",
+        host=host,
         port=port,
         database=database,  # fakesnow's helper macros (e.g. for ::TIMESTAMP casts) live per database
         login_timeout=login_timeout,
