@@ -1,19 +1,26 @@
 # Deployment image: Astro Runtime 3.3 (Apache Airflow 3.3, the minor version pinned in constraints.txt).
-# The Runtime's ONBUILD steps install packages.txt and requirements.txt and copy the project;
-# .dockerignore keeps the local cloud (dev/), tests and local state out of the image.
-FROM astrocrpublic.azurecr.io/runtime:3.3-2
+# Runtime 3 tags read <airflow major.minor>-<Astro release>; the -python-3.11 distribution keeps the image on
+# the Python that constraints.txt is resolved for (`make lock` uses --python-version 3.11), as local and CI are.
+#
+# The Runtime's ONBUILD steps run first: they install packages.txt (apt) and requirements.txt (pip, into the
+# Runtime's own Python) and copy the project into /usr/local/airflow as the `astro` user. The RUN steps below
+# come after them, so the project's files are already in place. .dockerignore keeps the local cloud (dev/),
+# tests, docs and local state out of the image.
+FROM astrocrpublic.azurecr.io/runtime:3.3-2-python-3.11
 
-# dbt lives in its own virtualenv, as Cosmos documents, so its pins never fight Airflow's.
-# Same versions as local development (constraints.txt).
-COPY --chown=astro:0 requirements-dbt.txt constraints.txt /tmp/dbt/
-RUN python -m venv /usr/local/airflow/dbt_venv \
-    && /usr/local/airflow/dbt_venv/bin/pip install --no-cache-dir \
-        -r /tmp/dbt/requirements-dbt.txt -c /tmp/dbt/constraints.txt
+# dbt lives in its own virtualenv, as Cosmos documents, so its pins never fight Airflow's. Same versions as
+# local development and CI: requirements-dbt.txt under the full lock (constraints.txt).
+ENV DBT_VENV=/usr/local/airflow/dbt_venv
+RUN python -m venv "${DBT_VENV}" \
+    && "${DBT_VENV}/bin/pip" install --no-cache-dir --disable-pip-version-check \
+        -r /usr/local/airflow/requirements-dbt.txt -c /usr/local/airflow/constraints.txt
 
+# Cosmos runs dbt from here (include/transform/cosmos_config.py reads DBT_EXECUTABLE_PATH).
 ENV DBT_EXECUTABLE_PATH=/usr/local/airflow/dbt_venv/bin/dbt
 
 # The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST), built into the image so DAG
 # parsing never runs dbt. Parsing needs no warehouse; the `local` target is the one whose profile has no
 # secrets to resolve. At run time dbt parses again with the Deployment's real target.
 RUN cd /usr/local/airflow/dbt_project \
-    && /usr/local/airflow/dbt_venv/bin/dbt parse --profiles-dir . --target local --quiet
+    && "${DBT_EXECUTABLE_PATH}" parse --project-dir . --profiles-dir . --target local --quiet \
+    && test -s target/manifest.json
