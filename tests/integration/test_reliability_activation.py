@@ -542,29 +542,54 @@ def _roster(region: str) -> set[str]:
     return {username for sales_region, _, username in (row.split(",") for row in rows) if sales_region == region}
 
 
-def test_a_manager_leaving_moves_only_their_customers(warehouse_restart, dag_env, salesforce, warehouse) -> None:
-    """An AMER account manager is deactivated: the mirror and the real activation DAG hand their customers to
-    active managers and move nobody else, although the region's rotation shrank from 3 to 2 (the round robin
-    alone would re-deal most of the region). Every sync plans exactly the moved rows."""
+def _users(sf) -> dict[str, dict[str, Any]]:
+    return {u["Id"]: u for u in _records(sf, "SELECT Id, Username, IsActive FROM User")}
+
+
+def _activation_after_user_change(dag_env, salesforce, warehouse, user_id: str, active: bool) -> dict[str, Any]:
+    """Set a user's IsActive, mirror, run activate_salesforce; then restore the user (and mirror it back) so the
+    modules after this one see the seed's roster. Returns the marts' owners before/after and the new sync runs."""
     before = _mart_owners(warehouse)
-    departed = before["salesforce-accounts"][f"acct-{md5(_domain('a1'))}"]
-    users = {u["Id"]: u for u in _records(salesforce, "SELECT Id, Username, IsActive FROM User")}
-    assert users[departed]["IsActive"], users[departed]
-    assert users[departed]["Username"] in _roster("AMER"), users[departed]
     seen = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
-    salesforce.User.update(departed, {"IsActive": False})
+    salesforce.User.update(user_id, {"IsActive": active})
     try:
         _mirror(dag_env)
         state, _, errors = _dag_run(dag_env, "activate_salesforce")
         after = _mart_owners(warehouse)
         runs = _hightouch_runs()
     finally:
-        salesforce.User.update(departed, {"IsActive": True})
-        _mirror(dag_env)  # the modules after this one see the whole roster again
+        salesforce.User.update(user_id, {"IsActive": not active})
+        _mirror(dag_env)
     assert state == "success", errors
+    new_runs = {
+        slug: [(r["status"], r["plannedRows"]) for r in runs[slug] if r["id"] not in seen[slug]] for slug in runs
+    }
+    return {"before": before, "after": after, "new_runs": new_runs}
+
+
+def test_a_manager_joining_moves_nobody(warehouse_restart, dag_env, salesforce, warehouse) -> None:
+    """An inactive AMER manager of the roster is activated: the region's rotation grows from 2 to 3, which alone
+    would re-deal most of its customers (index i goes from slot i % 2 to i % 3). Owners already given stand:
+    no mart row changes owner, no sync plans anything, and the new manager waits for new customers."""
+    users = _users(salesforce)
+    joining = next(uid for uid, u in users.items() if u["Username"] in _roster("AMER") and not u["IsActive"])
+    result = _activation_after_user_change(dag_env, salesforce, warehouse, joining, active=True)
+    assert all(result["before"][slug] for slug in OWNED_BY_MANAGERS), "the marts hold customers"
+    assert result["after"] == result["before"]
+    assert result["new_runs"] == {slug: [("success", ZERO)] for slug in SYNCS}
+
+
+def test_a_manager_leaving_moves_only_their_customers(warehouse_restart, dag_env, salesforce, warehouse) -> None:
+    """The AMER manager who owns the a1 customer is deactivated: the real activation DAG hands that manager's
+    customers to active managers and moves nobody else. Every sync plans exactly the moved rows."""
+    users = _users(salesforce)
+    departed = _mart_owners(warehouse)["salesforce-accounts"][f"acct-{md5(_domain('a1'))}"]
+    assert users[departed]["IsActive"], users[departed]
+    assert users[departed]["Username"] in _roster("AMER"), users[departed]
+    result = _activation_after_user_change(dag_env, salesforce, warehouse, departed, active=False)
+    before, after = result["before"], result["after"]
 
     active = {user_id for user_id, user in users.items() if user["IsActive"]} - {departed}
-    new_runs = {slug: [r for r in runs[slug] if r["id"] not in seen[slug]] for slug in runs}
     for slug in OWNED_BY_MANAGERS:
         moved = {key for key, owner in before[slug].items() if owner == departed}
         assert moved, f"{slug}: the departed manager owned the a1 customer's records"
@@ -572,12 +597,13 @@ def test_a_manager_leaving_moves_only_their_customers(warehouse_restart, dag_env
         kept = {key: owner for key, owner in before[slug].items() if key not in moved}
         assert {key: after[slug][key] for key in kept} == kept, f"{slug}: an active manager's customer moved"
         assert {after[slug][key] for key in moved} <= active, slug
-        assert [(r["status"], r["plannedRows"]) for r in new_runs[slug]] == [
+        assert result["new_runs"][slug] == [
             ("success", {"addedCount": 0, "changedCount": len(moved), "removedCount": 0})
         ], slug
     for slug in set(SYNCS) - set(OWNED_BY_MANAGERS):
-        assert [(r["status"], r["plannedRows"]) for r in new_runs[slug]] == [("success", ZERO)], slug
-    # In Salesforce: the a1 customer's account now belongs to an active manager of its region.
+        assert result["new_runs"][slug] == [("success", ZERO)], slug
+    # In Salesforce: the a1 customer's account now belongs to an active manager of its region (a departed
+    # manager's records are re-routed to whoever the rules pick now, and stay there once they are written).
     soql = f"SELECT OwnerId FROM Account WHERE Website = '{_domain('a1')}'"
     owners = [a["OwnerId"] for a in _records(salesforce, soql)]
     assert len(owners) == 1, owners
