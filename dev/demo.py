@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dev.localcloud.airflow_api import AirflowApi, AirflowApiError
+from dev.localcloud.airflow_api import AirflowApi, AirflowApiError, parse_time
 from dev.localcloud.settings import CloudSettings, load_settings
 from include.hightouch.syncs import default_syncs
 
@@ -79,10 +79,6 @@ class Progress:
         return time.monotonic() - self.started
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
 def _task_summary(states: dict[str, str | None]) -> str:
     counts = Counter(state or "scheduled" for state in states.values())
     done = counts.get("success", 0) + counts.get("skipped", 0)
@@ -109,7 +105,7 @@ def start_ingestions(api: AirflowApi, dag_ids: tuple[str, ...], progress: Progre
     while waiting and time.monotonic() < deadline:
         for dag_id in list(waiting):
             new = [run for run in api.runs(dag_id) if run["dag_run_id"] not in known[dag_id]]
-            next_run = _parse_time(api.dag(dag_id).get("next_dagrun_run_after"))
+            next_run = parse_time(api.dag(dag_id).get("next_dagrun_run_after"))
             if new and next_run is not None and next_run > datetime.now(UTC):
                 newest = max(new, key=lambda run: run.get("data_interval_end") or "")
                 runs[dag_id] = str(newest["dag_run_id"])
@@ -167,7 +163,7 @@ def wait_for_activation(api: AirflowApi, after: datetime, progress: Progress) ->
     while time.monotonic() < min(deadline, give_up):
         recent = api.runs(ACTIVATION, limit=5)
         for run in recent:
-            run_after = _parse_time(run.get("run_after"))
+            run_after = parse_time(run.get("run_after"))
             if run_after and run_after >= after:
                 progress.note(f"{ACTIVATION}: {run['run_type']} run {run['dag_run_id']}")
                 return str(run["dag_run_id"])
@@ -257,7 +253,7 @@ def main() -> int:
         landed = wait_for_runs(api, runs, progress)
 
         progress.stage(f"activation: both Assets landed, so the scheduler runs {ACTIVATION} (dbt, then Hightouch)")
-        last_end = max(_parse_time(run["end_date"]) or started_at for run in landed.values())
+        last_end = max(parse_time(run["end_date"]) or started_at for run in landed.values())
         runs[ACTIVATION] = wait_for_activation(api, max(started_at, last_end - ASSET_EVENT_LEAD), progress)
         wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress)
 

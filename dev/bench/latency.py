@@ -31,28 +31,10 @@ from typing import Any
 from dev.bench.activation import post_signup, task_exists
 from dev.bench.common import Cloud, Machine, fmt_s, log, stopped_at_end, write_section
 from dev.localcloud.airflow_api import AirflowApi
+from dev.localcloud.airflow_api import parse_time as ts
 
 NAME = "latency"
 DAGS = ("ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce")
-
-
-class BenchAirflow(AirflowApi):
-    """The local cloud's client plus what this benchmark reads: pausing, DAG runs and task instance times."""
-
-    def pause(self, dag_id: str) -> None:
-        self._call("PATCH", f"/dags/{dag_id}", json={"is_paused": True})
-
-    def runs(self, dag_id: str) -> list[dict[str, Any]]:
-        body = self._call("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})
-        return list(body["dag_runs"])
-
-    def task_times(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
-        body = self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 200})
-        return list(body["task_instances"])
-
-
-def ts(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def wait(what: str, check: Any, timeout: float, every: float = 5.0) -> Any:
@@ -74,7 +56,7 @@ def main() -> int:
          "SALESFORCE_MIRROR_SCHEDULE": schedule},
     )  # fmt: skip
     cloud.fresh_up(None)
-    api = BenchAirflow(f"http://127.0.0.1:{cloud.base_env()['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
+    api = AirflowApi(f"http://127.0.0.1:{cloud.base_env()['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
     with stopped_at_end(cloud):
         try:
             cloud.into_environ()
@@ -94,7 +76,7 @@ def main() -> int:
             wait(f"the Salesforce Task for {domain}", lambda: task_exists(domain), 3000, every=5)
             seen = datetime.now(UTC)
             log(NAME, f"Task for {domain} seen after {(seen - posted).total_seconds():.0f} s")
-            raw = {dag_id: api.runs(dag_id) for dag_id in DAGS}  # kept for a post-mortem if the split fails
+            raw = {dag_id: api.runs(dag_id, limit=100) for dag_id in DAGS}  # kept for a post-mortem if the split fails
             (cloud.home / "runs.json").write_text(json.dumps({"posted": str(posted), "seen": str(seen), **raw}))
             warm = _first_activation(api)
             split = _split(api, posted, seen)
@@ -109,15 +91,15 @@ def main() -> int:
     return 0
 
 
-def _first_activation(api: BenchAirflow) -> dict[str, Any]:
-    runs = [r for r in api.runs("activate_salesforce") if r["start_date"]]
+def _first_activation(api: AirflowApi) -> dict[str, Any]:
+    runs = [r for r in api.runs("activate_salesforce", limit=100) if r["start_date"]]
     first = min(runs, key=lambda r: ts(r["start_date"]))
     return {"state": first["state"], "seconds": (ts(first["end_date"]) - ts(first["start_date"])).total_seconds()}
 
 
-def _split(api: BenchAirflow, posted: datetime, seen: datetime) -> dict[str, Any]:
+def _split(api: AirflowApi, posted: datetime, seen: datetime) -> dict[str, Any]:
     ingest = [
-        r for r in api.runs("ingest_cloud_workspaces")
+        r for r in api.runs("ingest_cloud_workspaces", limit=100)
         if ts(r["data_interval_start"]) <= posted < ts(r["data_interval_end"]) and r["state"] == "success"
     ]  # fmt: skip
     if not ingest:
@@ -125,14 +107,14 @@ def _split(api: BenchAirflow, posted: datetime, seen: datetime) -> dict[str, Any
     ingest_run = min(ingest, key=lambda r: ts(r["end_date"]))
     closed, ingested = ts(ingest_run["data_interval_end"]), ts(ingest_run["end_date"])
     activations = [
-        r for r in api.runs("activate_salesforce")
+        r for r in api.runs("activate_salesforce", limit=100)
         if r["state"] == "success" and ts(r["start_date"]) >= ingested and ts(r["end_date"]) <= seen
     ]  # fmt: skip
     if not activations:
         raise RuntimeError("no successful activation run between the ingestion and the Task")
     activation = min(activations, key=lambda r: ts(r["start_date"]))
     started, ended = ts(activation["start_date"]), ts(activation["end_date"])
-    tis = api.task_times("activate_salesforce", activation["dag_run_id"])
+    tis = api.task_instances("activate_salesforce", activation["dag_run_id"])
 
     def span(prefix: str) -> float:
         times = [(ts(t["start_date"]), ts(t["end_date"])) for t in tis if t["task_id"].startswith(prefix)]
@@ -140,11 +122,11 @@ def _split(api: BenchAirflow, posted: datetime, seen: datetime) -> dict[str, Any
         return (max(e for _, e in times) - min(s for s, _ in times)).total_seconds() if times else 0.0
 
     mirror = [
-        r for r in api.runs("ingest_salesforce")
+        r for r in api.runs("ingest_salesforce", limit=100)
         if r["state"] == "success" and ts(r["end_date"]) <= started
     ]  # fmt: skip
     previous = [
-        r for r in api.runs("activate_salesforce")
+        r for r in api.runs("activate_salesforce", limit=100)
         if r["dag_run_id"] != activation["dag_run_id"] and r["end_date"] and ingested <= ts(r["end_date"]) <= started
     ]  # fmt: skip
     interval = ts(ingest_run["data_interval_end"]) - ts(ingest_run["data_interval_start"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -16,6 +17,11 @@ TERMINAL_STATES = {"success", "failed"}
 
 class AirflowApiError(RuntimeError):
     pass
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A timestamp of the API (ISO 8601, ``Z`` or offset); None stays None (a run not started or ended yet)."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 @dataclass
