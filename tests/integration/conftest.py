@@ -7,6 +7,7 @@ Ports can be moved with ``LOCALCLOUD_TEST_{S3,SNOWFLAKE,AIRFLOW}_PORT``.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -147,3 +148,9 @@ def dags_test(env: dict[str, str], dag_id: str, logical_date: datetime) -> subpr
     )  # fmt: skip
     assert "state=success" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
     return result
+
+
+def dbt_seed(name: str) -> list[dict[str, str]]:
+    """The rows of a dbt seed (dbt_project/seeds/<name>.csv): configuration the tests read as the README's rules."""
+    with (REPO_ROOT / "dbt_project" / "seeds" / f"{name}.csv").open() as handle:
+        return list(csv.DictReader(handle))

@@ -12,7 +12,6 @@ The ingestions run every minute in this module (instead of 15), so the scenario'
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
 
 # Two demo runs through the scheduler: minutes each on 2 cores, far more when the machine is shared.
 pytestmark = pytest.mark.timeout(3600)
@@ -37,7 +36,6 @@ CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
 AIRFLOW_SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 # The scenario's interval must close right away: the ingestions run every minute in this module.
 FAST_SCHEDULES = {"CLOUD_APP_INGEST_SCHEDULE": "* * * * *", "SALESFORCE_MIRROR_SCHEDULE": "* * * * *"}
-SEEDS = REPO_ROOT / "dbt_project" / "seeds"
 # Configuration the rules read (dbt_project.yml vars), restated: changing them must change this test too.
 OPPORTUNITY_CLOSE_DAYS, OUTREACH_DUE_DAYS = 30, 2
 DEFAULT_OWNER = "sales-ops-queue@example.com"
@@ -97,11 +95,6 @@ def post_signup(signup: Signup) -> dict[str, Any]:
 # --- the oracle: the README's rules, in Python ----------------------------------------------------------
 
 
-def _seed(name: str) -> list[dict[str, str]]:
-    with (SEEDS / f"{name}.csv").open() as handle:
-        return list(csv.DictReader(handle))
-
-
 @dataclass
 class Expected:
     accounts: dict[str, dict[str, Any]]  # domain -> fields
@@ -114,12 +107,12 @@ class Expected:
 
 def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) -> Expected:
     """What Salesforce must hold for the scenario's signups, given the CRM records the scenario created."""
-    personal = {row["email_domain"] for row in _seed("personal_email_domains")}
-    regions = {row["cloud_region"]: row["sales_region"] for row in _seed("cloud_region_sales_regions")}
-    prices = {row["plan"]: row for row in _seed("plan_prices")}
+    personal = {row["email_domain"] for row in dbt_seed("personal_email_domains")}
+    regions = {row["cloud_region"]: row["sales_region"] for row in dbt_seed("cloud_region_sales_regions")}
+    prices = {row["plan"]: row for row in dbt_seed("plan_prices")}
     users, active = crm["users"], crm["active"]
     roster: dict[str, set[str]] = {}
-    for row in _seed("account_manager_roster"):
+    for row in dbt_seed("account_manager_roster"):
         if users.get(row["username"]) in active:
             roster.setdefault(row["sales_region"], set()).add(users[row["username"]])
 

@@ -31,7 +31,7 @@ from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from tests.conftest import REPO_ROOT, TEST_STATE
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
 
 # Each test's setup runs a DAG or dbt (activate_salesforce: 2-3 min alone, several times that on a loaded machine).
@@ -538,8 +538,7 @@ def _mart_owners(warehouse) -> dict[str, dict[str, str]]:
 
 
 def _roster(region: str) -> set[str]:
-    rows = (REPO_ROOT / "dbt_project" / "seeds" / "account_manager_roster.csv").read_text().splitlines()[1:]
-    return {username for sales_region, _, username in (row.split(",") for row in rows) if sales_region == region}
+    return {row["username"] for row in dbt_seed("account_manager_roster") if row["sales_region"] == region}
 
 
 def _users(sf) -> dict[str, dict[str, Any]]:
