@@ -55,7 +55,10 @@ def profile_config() -> ProfileConfig:
         target_name=os.environ.get("DBT_TARGET", "prod"),
         profile_mapping=SnowflakeConnectionProfileMapping(
             conn_id=SNOWFLAKE,
-            profile_args={"database": warehouse_names().analytics_database, "schema": DEFAULT_SCHEMA},
+            # One dbt node per Airflow task, so dbt's own thread pool only ran the start-up relation listing
+            # concurrently, in a freshly forked process; twice that hung forever on the local cloud (threads idle in
+            # the Snowflake connector), so one thread.
+            profile_args={"database": warehouse_names().analytics_database, "schema": DEFAULT_SCHEMA, "threads": 1},
         ),
     )
 
