@@ -53,6 +53,9 @@ def _domain(name: str) -> str:
     return f"rel-{name}-{RUN}.io"
 
 
+LEAD_OF_INACTIVE_MANAGER = f"cy@{_domain('a2')}"  # batch A's cy has an open lead owned by an inactive manager
+
+
 def _emails(batch: dict[str, list[str]]) -> list[str]:
     return [f"{person}@{_domain(name)}" for name, people in batch.items() for person in people]
 
@@ -179,9 +182,30 @@ def _restart_stopped_services() -> None:
 # --- fixtures -----------------------------------------------------------------------------------------------
 
 
+def _inactive_roster_user(sf, region: str) -> str:
+    """The Id of the first inactive account manager of the region's roster (the Salesforce seed has one)."""
+    users = _users(sf)
+    return next(uid for uid, u in sorted(users.items()) if u["Username"] in _roster(region) and not u["IsActive"])
+
+
+def _lead_owned_by_inactive_user(sf, email: str, owner_id: str) -> str:
+    """A Lead for ``email`` owned by ``owner_id``, an inactive user: Salesforce refuses inactive owners on
+    writes, so the owner is activated for the insert and deactivated again (a manager who left after the
+    lead was assigned to them)."""
+    sf.User.update(owner_id, {"IsActive": True})
+    try:
+        created = sf.Lead.create({"FirstName": "Cy", "LastName": f"Rel{RUN}", "Company": f"Rel a2 {RUN}",
+                                  "Email": email, "OwnerId": owner_id})  # fmt: skip
+    finally:
+        sf.User.update(owner_id, {"IsActive": False})
+    return created["id"]
+
+
 @pytest.fixture(scope="module")
-def first_activation(dag_env) -> dict[str, Any]:
-    """Batch A through ingestion, the mirror and activate_salesforce (activation run 1 of 2)."""
+def first_activation(dag_env, salesforce) -> dict[str, Any]:
+    """Batch A through ingestion, the mirror and activate_salesforce (activation run 1 of 2). One person of
+    batch A (cy, of a2) has an open Lead owned by the inactive AMER manager of the roster."""
+    _lead_owned_by_inactive_user(salesforce, LEAD_OF_INACTIVE_MANAGER, _inactive_roster_user(salesforce, "AMER"))
     workspaces = [*_signups(BATCH_A), _signup(f"pat.{RUN}@gmail.com", first="Pat", last=f"Rel{RUN}")]
     _ingest(dag_env, workspaces)
     _mirror(dag_env)
@@ -568,12 +592,15 @@ def _activation_after_user_change(dag_env, salesforce, warehouse, user_id: str, 
 
 def test_a_manager_joining_moves_nobody(warehouse_restart, dag_env, salesforce, warehouse) -> None:
     """An inactive AMER manager of the roster is activated: the region's rotation grows from 2 to 3, which alone
-    would re-deal most of its customers (index i goes from slot i % 2 to i % 3). Owners already given stand:
-    no mart row changes owner, no sync plans anything, and the new manager waits for new customers."""
-    users = _users(salesforce)
-    joining = next(uid for uid, u in users.items() if u["Username"] in _roster("AMER") and not u["IsActive"])
+    would re-deal most of its customers (index i goes from slot i % 2 to i % 3), and a contact whose lead they
+    owned would go to them. Owners already given stand: no mart row changes owner, no sync plans anything, and
+    the new manager waits for new customers."""
+    joining = _inactive_roster_user(salesforce, "AMER")
+    led_contact = f"cont-{md5(LEAD_OF_INACTIVE_MANAGER)}"
     result = _activation_after_user_change(dag_env, salesforce, warehouse, joining, active=True)
     assert all(result["before"][slug] for slug in OWNED_BY_MANAGERS), "the marts hold customers"
+    # Including the contact whose lead the joining manager owned while inactive: it keeps the owner it was given.
+    assert result["before"]["salesforce-contacts"][led_contact] != joining
     assert result["after"] == result["before"]
     assert result["new_runs"] == {slug: [("success", ZERO)] for slug in SYNCS}
 

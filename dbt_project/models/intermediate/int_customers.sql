@@ -88,7 +88,7 @@ matched_accounts as (
 assigned_owners as (
     select
         primary_people.customer_key,
-        coalesce(account_owners.user_id, contact_owners.user_id) as assigned_owner_id
+        coalesce(account_owners.user_id, primary_people.assigned_contact_owner_id) as assigned_owner_id
     from primary_people
     left join account_domains as synced_accounts
         on
@@ -96,8 +96,6 @@ assigned_owners as (
             and 'acct-' || md5(primary_people.customer_key) = synced_accounts.dwh_external_id
     left join users as account_owners
         on synced_accounts.owner_id = account_owners.user_id and account_owners.is_active
-    left join users as contact_owners
-        on primary_people.synced_contact_owner_id = contact_owners.user_id and contact_owners.is_active
 ),
 
 routed as (

@@ -1,5 +1,6 @@
 -- One row per person who signed up (normalised email), with what Salesforce already knows about them:
--- their primary (first) workspace, an open Lead with the same email, an existing Contact not created by us.
+-- their primary (first) workspace, an open Lead with the same email, an existing Contact not created by us,
+-- and the active owner of the Contact this pipeline created for them, if any.
 with signups as (
     select * from {{ ref('int_cloud_app__signups') }}
     where has_valid_email
@@ -75,13 +76,14 @@ existing_contacts as (
     qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
 ),
 
--- Contacts this pipeline created (our external id), for the owner it gave them.
+-- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active.
 synced_contacts as (
     select
-        dwh_external_id,
-        owner_id
+        contacts.dwh_external_id,
+        users.user_id as active_owner_id
     from contacts
-    where dwh_external_id like 'cont-%'
+    inner join users on contacts.owner_id = users.user_id and users.is_active
+    where contacts.dwh_external_id like 'cont-%'
 )
 
 select
@@ -99,7 +101,7 @@ select
     open_leads.lead_owner_is_active,
     existing_contacts.contact_id as existing_contact_id,
     existing_contacts.dwh_external_id as existing_contact_external_id,
-    synced_contacts.owner_id as synced_contact_owner_id
+    synced_contacts.active_owner_id as assigned_contact_owner_id
 from people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email

@@ -1,5 +1,7 @@
 -- Hightouch sync salesforce-contacts: a Contact for each person who signed up and is not a contact yet.
--- A converted lead's contact keeps the lead's (active) owner; it links the company's account.
+-- Its owner: the one it already has in Salesforce while active (a lead owner coming back from inactive, or a
+-- roster change, never moves a contact), else the converted lead's active owner, else the customer's owner.
+-- It links the company's account.
 with people as (
     select * from {{ ref('int_signup_people') }}
     where existing_contact_id is null
@@ -14,7 +16,11 @@ select
     left(people.first_name, 40) as first_name,
     left(coalesce(nullif(people.last_name, ''), '[not provided]'), 80) as last_name,
     people.email,
-    coalesce(case when people.lead_owner_is_active then people.lead_owner_id end, customers.owner_id) as owner_id,
+    coalesce(
+        people.assigned_contact_owner_id,
+        case when people.lead_owner_is_active then people.lead_owner_id end,
+        customers.owner_id
+    ) as owner_id,
     people.primary_workspace_id as workspace_id,
     'Product Signup' as lead_source,
     customers.account_external_id,
