@@ -25,8 +25,8 @@ from datetime import timedelta
 from airflow.sdk import dag
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
-from cosmos import DbtTaskGroup
 
+from include import safety_net
 from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
 from include.dag_defaults import default_args
 from include.hightouch.operator import HightouchSyncOperator
@@ -50,18 +50,15 @@ from include.transform import cosmos_config
     doc_md=__doc__,
 )
 def activate_salesforce() -> None:
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=cosmos_config.project_config(),
-        profile_config=cosmos_config.profile_config(),
-        execution_config=cosmos_config.execution_config(),
-        # Everything but the smoke model, which belongs to smoke_local_cloud.
-        render_config=cosmos_config.render_config(
-            select=["path:seeds", "path:models"], exclude=["path:models/staging/smoke", "resource_type:exposure"]
-        ),
-        operator_args={"install_deps": False},
-        # A failing data test fails the same way twice: one quick retry covers a dropped connection.
+    transform = cosmos_config.dbt_task_group(
+        "transform",
+        select=cosmos_config.ACTIVATION_SELECT,
+        exclude=cosmos_config.ACTIVATION_EXCLUDE,
+        # A failing data test fails the same way twice: one quick retry re-checks just that node.
         default_args={**default_args(), "retries": 1, "retry_delay": timedelta(seconds=10)},
+        # The hourly run builds nothing when both ingestions triggered their own runs within the hour.
+        pre_execute=safety_net.skip_when_nothing_to_do,
+        inlets=list(safety_net.INGESTED_ASSETS),
     )
 
     catalogue = default_syncs()

@@ -115,7 +115,7 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
         sync_slug: str,
         connection_id: str = HIGHTOUCH,
         error_on_warning: bool = True,
-        wait_seconds: float = 3,
+        wait_seconds: float = 1,
         timeout: int = 3600,
         **kwargs: Any,
     ) -> None:

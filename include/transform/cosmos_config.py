@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TypeVar
+from typing import Any
 
-from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, LoadMode, TestBehavior, TestIndirectSelection
 
 from include.connections import SNOWFLAKE
 from include.settings import warehouse_names
+from include.transform.dbt_build import add_build_task, node_converters
 from include.transform.snowflake_profile import SnowflakeConnectionProfileMapping
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -63,46 +64,65 @@ def profile_config() -> ProfileConfig:
     )
 
 
-# Measured in docs/cosmos-execution-mode.md. The env vars exist to re-run that comparison, not to tune production.
-EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}
-DEFAULT_EXECUTION_MODE = "local"
-# Unset: Cosmos picks dbtRunner when dbt imports in Airflow's Python (local venv), else a subprocess (the image).
-INVOCATION_MODES = {"dbt_runner": InvocationMode.DBT_RUNNER, "subprocess": InvocationMode.SUBPROCESS}
-T = TypeVar("T")
+# The dbt selection activate_salesforce renders and builds: everything in the project but the smoke model.
+ACTIVATION_SELECT = ["path:seeds", "path:models"]
+ACTIVATION_EXCLUDE = ["path:models/staging/smoke", "resource_type:exposure"]
+# dbt's own parallelism inside the one `dbt build` (the node tasks wait in the triggerer, not on workers).
+BUILD_THREADS = 4
 
 
-def _choice(name: str, choices: dict[str, T], default: str | None) -> T | None:
-    raw = os.environ.get(name, "").strip().lower() or default
-    if raw is None:
-        return None
-    if raw not in choices:
-        raise ValueError(f"{name}={raw!r}: expected one of {', '.join(sorted(choices))}")
-    return choices[raw]
-
-
-def execution_config(mode: ExecutionMode | None = None) -> ExecutionConfig:
-    """LOCAL (one dbt call per model and per model's tests) unless COSMOS_EXECUTION_MODE says otherwise."""
-    mode = mode or _choice("COSMOS_EXECUTION_MODE", EXECUTION_MODES, DEFAULT_EXECUTION_MODE)
+def execution_config() -> ExecutionConfig:
     return ExecutionConfig(
-        execution_mode=mode,
-        invocation_mode=_choice("COSMOS_INVOCATION_MODE", INVOCATION_MODES, None),
+        execution_mode=ExecutionMode.LOCAL,
         dbt_executable_path=dbt_executable(),
-        # WATCHER: the producer (one `dbt build`) skips itself when retried, ending "skipped" and racing the
-        # test tasks' retries; without a retry it ends "failed" and each watcher task's retry re-runs dbt for
-        # its own node, so only the real culprit stays failed (docs/cosmos-execution-mode.md).
-        setup_operator_args={"retries": 0} if mode == ExecutionMode.WATCHER else None,
-        # A model's test task runs only the tests whose every parent is built by then; a test between
-        # two models (relationships) runs in its own task after both (see render_config).
-        test_indirect_selection=TestIndirectSelection.CAUTIOUS,
+        # A node task's retry (`dbt build --select <node>`) runs the node's tests, including a relationships test
+        # whose other node is upstream of it: the same tests the node's task reports from the build.
+        test_indirect_selection=TestIndirectSelection.BUILDABLE,
     )
 
 
 def render_config(select: list[str], exclude: list[str] | None = None) -> RenderConfig:
-    # Tests run right after the model they check: a failing test stops everything downstream of it.
-    return RenderConfig(
+    """One task per model or seed with its tests (TestBehavior.BUILD), relationships tests included."""
+    config = RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         select=select,
         exclude=exclude or [],
-        test_behavior=TestBehavior.AFTER_EACH,
-        should_detach_multiple_parents_tests=True,
+        test_behavior=TestBehavior.BUILD,
+        should_detach_multiple_parents_tests=False,
+        emit_datasets=False,
     )
+    config.node_converters = node_converters(config)
+    return config
+
+
+def dbt_task_group(
+    group_id: str,
+    select: list[str],
+    exclude: list[str],
+    default_args: dict[str, Any],
+    **build_task_args: Any,
+) -> DbtTaskGroup:
+    """The dbt project as a task group: one `dbt build` task, and one task per dbt node reporting its result
+    (include/transform/dbt_build.py). ``build_task_args`` go to the build task (e.g. ``pre_execute``). Call it
+    inside a DAG."""
+    group = DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config(),
+        profile_config=profile_config(),
+        execution_config=execution_config(),
+        render_config=render_config(select, exclude),
+        operator_args={"install_deps": False},
+        default_args=default_args,
+    )
+    add_build_task(
+        group,
+        select=select,
+        exclude=exclude,
+        threads=BUILD_THREADS,
+        project_dir=str(DBT_PROJECT_DIR),
+        profile_config=profile_config(),
+        dbt_executable_path=dbt_executable(),
+        install_deps=False,
+        **{**default_args, **build_task_args},
+    )
+    return group

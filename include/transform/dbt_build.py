@@ -1,0 +1,356 @@
+"""dbt in Airflow at the speed of one ``dbt build``, with one task per dbt node that shows its own result.
+
+Cosmos renders the project as usual (one task per model or seed with its tests, one per relationships test,
+the dbt dependencies as Airflow dependencies); this module changes who runs dbt:
+
+- ``dbt_build`` (``DbtBuildProducer``) runs **one** ``dbt build`` of the whole selection on a worker and
+  publishes each node's result (status and dbt's own log lines) as an XCom the moment dbt reports it.
+- Every node task starts in the triggerer (``start_from_trigger``), not on a worker: its trigger waits for the
+  results of its nodes and ends the task itself, green, red or skipped, with the node's dbt output in its log.
+  No worker process, no DAG parse and no dbt start-up per node: that is what made one process per node slow.
+- A node task's **retry** (or a task cleared by hand) runs dbt for that task's nodes alone, on a worker, as
+  Cosmos's LOCAL mode does: a fixed failure is re-checked without rebuilding everything.
+
+So a failing test fails exactly its model's task (its log holds dbt's failure and the failing SQL), dbt skips
+everything downstream and Airflow marks those tasks upstream_failed, and nothing after the group runs. Where
+no triggerer runs the tasks (``airflow dags test``), the same verdicts are reached in ``execute``. The choice,
+and how it was measured against Cosmos's LOCAL and WATCHER modes, is in docs/cosmos-execution-mode.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
+from airflow.triggers.base import (
+    BaseTrigger,
+    StartTriggerArgs,
+    TaskFailedEvent,
+    TaskSkippedEvent,
+    TaskSuccessEvent,
+    TriggerEvent,
+)
+from cosmos.airflow.graph import create_task_metadata
+from cosmos.constants import DbtResourceType, InvocationMode
+from cosmos.core.airflow import get_airflow_task
+from cosmos.operators.local import DbtBuildLocalOperator, DbtTestLocalOperator
+
+from include.transform.build_results import (
+    BuildLog,
+    NodeResult,
+    Outcome,
+    Verdict,
+    judge,
+    nodes_per_task,
+    parse_log_line,
+    report_lines,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from cosmos.config import RenderConfig
+    from cosmos.dbt.graph import DbtNode
+
+BUILD_TASK_ID = "dbt_build"
+RESULT_KEY = "dbt_node_result:{}"  # one XCom per node: its NodeResult
+PROGRESS_KEY = "dbt_build_progress"  # one XCom: {unique_id: status} of every node reported so far
+POLL_SECONDS = 1.0
+
+
+def result_key(unique_id: str) -> str:
+    return RESULT_KEY.format(unique_id)
+
+
+class DbtBuildProducer(DbtBuildLocalOperator):
+    """One ``dbt build`` of the selection; each node's result becomes an XCom as soon as dbt reports it.
+
+    dbt runs as a subprocess with ``--log-format json`` (its events, one per line) whatever Python Airflow runs
+    in, so local runs and the image behave the same. The task fails only when dbt could not do its job (exit
+    code 2, or 1 without a failed node to show for it); a node that failed is its own task's failure.
+    """
+
+    ui_color = "#5C6BC0"
+
+    def __init__(self, *, threads: int, reported_ids: list[str], **kwargs: Any) -> None:
+        self.reported_ids = frozenset(reported_ids)
+        kwargs["invocation_mode"] = InvocationMode.SUBPROCESS
+        kwargs["dbt_cmd_flags"] = [*kwargs.get("dbt_cmd_flags", []), "--threads", str(threads), "--no-use-colors"]
+        super().__init__(log_format="json", **kwargs)
+        self._build_log = BuildLog()
+        self._progress: dict[str, str] = {}
+        self._ti: Any = None
+
+    def execute(self, context: Context, **kwargs: Any) -> Any:
+        self._build_log = BuildLog()
+        self._progress = {}
+        self._ti = context["ti"]
+        self._process_log_line_callable = self._on_line
+        return super().execute(context, **kwargs)
+
+    def _on_line(self, line: str, extra: Mapping[str, Any]) -> None:
+        event = parse_log_line(line)
+        if event is None:
+            if line.strip():
+                self.log.info("%s", line)
+            return
+        if self._build_log.project_dir is None and extra.get("project_dir"):
+            self._build_log.project_dir = Path(extra["project_dir"])
+        if event.message.strip() and event.level != "debug":
+            self.log.log(_LEVELS.get(event.level, 20), "%s", event.message)
+        self._publish(self._build_log.feed(event))
+
+    def _publish(self, results: list[NodeResult]) -> None:
+        if not results:
+            return
+        for result in results:
+            self._ti.xcom_push(key=result_key(result["unique_id"]), value=result)
+            self._progress[result["unique_id"]] = result["status"]
+        self._ti.xcom_push(key=PROGRESS_KEY, value=self._progress)
+
+    def handle_exception_subprocess(self, result: Any) -> None:
+        self._publish(self._build_log.finish())
+        failures = self._build_log.failures
+        unreported = [r["unique_id"] for r in failures if r["unique_id"] not in self.reported_ids]
+        if unreported:
+            # No task stands for these nodes (a test on a source, say): this task is the one to show the failure.
+            raise AirflowException(f"dbt build: failed, and no task of this group stands for them: {unreported}")
+        if result.exit_code == 0:
+            return
+        if result.exit_code == 1 and failures:
+            names = ", ".join(r["unique_id"] for r in failures)
+            self.log.warning(
+                "dbt build ended with %d failed node(s), each failing its own task: %s", len(failures), names
+            )
+            return
+        super().handle_exception_subprocess(result)
+
+
+_LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40}
+
+
+class BuildResultTrigger(BaseTrigger):
+    """Waits in the triggerer for the build's results of one task's nodes, then ends that task.
+
+    Success, failure and skip end the task here (``Task*Event``: no worker). Running dbt (a retry, or nodes the
+    build did not cover) resumes the task on a worker, in ``run_dbt_after_trigger``.
+    """
+
+    def __init__(self, unique_ids: list[str], build_task_id: str, poll_seconds: float = POLL_SECONDS) -> None:
+        super().__init__()
+        self.unique_ids = list(unique_ids)
+        self.build_task_id = build_task_id
+        self.poll_seconds = poll_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {"unique_ids": self.unique_ids, "build_task_id": self.build_task_id, "poll_seconds": self.poll_seconds},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from asgiref.sync import sync_to_async
+
+        ti = self.task_instance
+        read = sync_to_async(partial(read_build, ti.dag_id, ti.run_id, self.build_task_id, self.unique_ids))
+        while True:
+            results, build_state = await read()
+            verdict = judge(self.unique_ids, results, build_state, ti.try_number)
+            if verdict.outcome is not Outcome.WAIT:
+                break
+            await asyncio.sleep(self.poll_seconds)
+        for line in report_lines(verdict):
+            self.log.info("%s", line)
+        if verdict.outcome is Outcome.SUCCESS:
+            yield TaskSuccessEvent()
+        elif verdict.outcome is Outcome.FAILED:
+            self.log.error("%s; the retry runs dbt for this task's nodes alone", verdict.reason)
+            yield TaskFailedEvent()
+        elif verdict.outcome is Outcome.SKIPPED:
+            yield TaskSkippedEvent()
+        else:
+            yield TriggerEvent({"reason": verdict.reason})
+
+
+def read_build(
+    dag_id: str, run_id: str, build_task_id: str, unique_ids: list[str]
+) -> tuple[dict[str, NodeResult | None], str | None]:
+    """The build's published results for ``unique_ids`` (None: not yet) and the build task's state.
+
+    The progress XCom is read first, so a waiting task costs one call per poll; each node's result is read once
+    it is there. The build task's state only matters while results are missing.
+    """
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.sdk.execution_time.xcom import XCom
+
+    def xcom(key: str) -> Any:
+        return XCom.get_one(run_id=run_id, key=key, task_id=build_task_id, dag_id=dag_id, map_index=-1)
+
+    progress = xcom(PROGRESS_KEY) or {}
+    results: dict[str, NodeResult | None] = {
+        uid: (xcom(result_key(uid)) if uid in progress else None) for uid in unique_ids
+    }
+    build_state = None
+    if any(r is None for r in results.values()):
+        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[build_task_id], run_ids=[run_id])
+        build_state = (states.get(run_id) or {}).get(build_task_id)
+    return results, build_state
+
+
+class _ReportsBuildResult:
+    """Mixin for a Cosmos LOCAL operator: report the build's result for this task's nodes instead of running dbt.
+
+    ``unique_ids`` (the task's node and the tests that run with it) and the build task are set once the group is
+    rendered (``watch``). Under the scheduler the task starts in ``BuildResultTrigger``; ``execute`` is the same
+    logic for runs without a triggerer (``airflow dags test``): it reschedules itself while the build runs.
+    """
+
+    start_from_trigger = True
+    dbt_unique_id: str = ""
+    unique_ids: list[str]
+    build_task_id: str
+
+    def watch(self, build_task_id: str, unique_ids: list[str]) -> None:
+        self.build_task_id = build_task_id
+        self.unique_ids = list(unique_ids)
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=f"{BuildResultTrigger.__module__}.{BuildResultTrigger.__qualname__}",
+            trigger_kwargs={"unique_ids": self.unique_ids, "build_task_id": build_task_id},
+            next_method="run_dbt_after_trigger",
+            next_kwargs=None,
+            timeout=self.execution_timeout,  # type: ignore[attr-defined]
+        )
+
+    def execute(self, context: Context, **kwargs: Any) -> Any:
+        ti = context["ti"]
+        results, build_state = read_build(ti.dag_id, ti.run_id, self.build_task_id, self.unique_ids)
+        verdict = judge(self.unique_ids, results, build_state, ti.try_number)
+        if verdict.outcome is Outcome.WAIT:
+            raise AirflowRescheduleException(datetime.now(UTC) + timedelta(seconds=POLL_SECONDS))
+        return self._act(verdict, context, **kwargs)
+
+    def run_dbt_after_trigger(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        self.log.info("%s", (event or {}).get("reason", "running dbt"))  # type: ignore[attr-defined]
+        return self.run_dbt(context)
+
+    def _act(self, verdict: Verdict, context: Context, **kwargs: Any) -> Any:
+        for line in report_lines(verdict):
+            self.log.info("%s", line)  # type: ignore[attr-defined]
+        if verdict.outcome is Outcome.SUCCESS:
+            return None
+        if verdict.outcome is Outcome.FAILED:
+            raise AirflowException(f"{verdict.reason}; the retry runs dbt for this task's nodes alone")
+        if verdict.outcome is Outcome.SKIPPED:
+            raise AirflowSkipException(verdict.reason)
+        return self.run_dbt(context, **kwargs)
+
+    def run_dbt(self, context: Context, **kwargs: Any) -> Any:
+        return super().execute(context, **kwargs)  # type: ignore[misc]
+
+
+class DbtNodeBuildOperator(_ReportsBuildResult, DbtBuildLocalOperator):
+    """A model, seed or snapshot with its tests: reported from the build; re-run alone on retry."""
+
+    def run_dbt(self, context: Context, **kwargs: Any) -> Any:
+        # The node itself built fine and only a test failed: re-run the tests, not the model.
+        ti = context["ti"]
+        own = read_build(ti.dag_id, ti.run_id, self.build_task_id, [self.dbt_unique_id])[0][self.dbt_unique_id]
+        if own is not None and own["status"] == "success":
+            self.log.info("%s built in the dbt build: re-running its tests only", self.dbt_unique_id)
+            self.base_cmd = ["test"]
+        return super().run_dbt(context, **kwargs)
+
+
+class DbtNodeTestOperator(_ReportsBuildResult, DbtTestLocalOperator):
+    """A test of nodes none of which is upstream of the others, in a task of its own after all of them."""
+
+
+def node_converters(render_config: RenderConfig) -> dict[DbtResourceType, Callable[..., Any]]:
+    """Cosmos ``RenderConfig.node_converters``: Cosmos's own task for each built node, as our reporting subclass.
+
+    Tests have no converter: they run in the task of the node they test (``nodes_per_task``), so nothing is
+    rendered detached (Cosmos passes a detached test's converter the wrong node, astronomer-cosmos 1.15.1).
+    """
+
+    def convert_node(**kwargs: Any) -> Any:
+        return _convert(render_config=render_config, **kwargs)
+
+    return {kind: convert_node for kind in (DbtResourceType.MODEL, DbtResourceType.SEED, DbtResourceType.SNAPSHOT)}
+
+
+def _convert(
+    *,
+    render_config: RenderConfig,
+    dag: Any,
+    task_group: Any,
+    node: DbtNode,
+    task_id: str,
+    task_args: dict[str, Any],
+    execution_mode: Any,
+    test_indirect_selection: Any,
+    on_warning_callback: Any = None,
+    detached_from_parent: dict[str, list[DbtNode]] | None = None,
+    **_: Any,
+) -> Any:
+    metadata = create_task_metadata(
+        node=node, execution_mode=execution_mode, args=task_args, render_config=render_config,
+        dbt_dag_task_group_identifier="__".join(filter(None, [dag.dag_id, getattr(task_group, "group_id", None)])),
+        test_indirect_selection=test_indirect_selection, on_warning_callback=on_warning_callback,
+        detached_from_parent=detached_from_parent,
+    )  # fmt: skip
+    if metadata is None:
+        return None
+    metadata.operator_class = f"{DbtNodeBuildOperator.__module__}.{DbtNodeBuildOperator.__qualname__}"
+    task = get_airflow_task(metadata, dag, task_group)
+    task.dbt_unique_id = node.unique_id
+    return task
+
+
+def add_build_task(
+    group: Any, *, select: list[str], exclude: list[str], threads: int, **kwargs: Any
+) -> DbtBuildProducer:
+    """Add the ``dbt build`` task to a rendered group, a task for each test no node's task stands for, and point
+    every node task at the build.
+
+    The build task is a leaf of the group, so whatever follows the group waits for it: if dbt cannot run at all,
+    the build task fails and everything after the group is upstream_failed, while the node tasks skip.
+    """
+    nodes = group.dbt_graph.filtered_nodes
+    tests = [uid for uid, node in nodes.items() if node.resource_type == DbtResourceType.TEST]
+    per_task = nodes_per_task({uid: node.depends_on for uid, node in nodes.items()}, tests)
+    node_tasks = {task.dbt_unique_id: task for task in group.children.values() if isinstance(task, _ReportsBuildResult)}
+    covered = {uid for node_uid in node_tasks for uid in per_task.get(node_uid, [node_uid])}
+    # A test between two nodes neither of which is upstream of the other (two marts) runs in a task of its own,
+    # after both, as Cosmos renders "detached" tests.
+    for test in tests:
+        parents = [node_tasks.get(parent) for parent in nodes[test].depends_on]
+        if test in covered or not parents or None in parents:
+            continue
+        task = DbtNodeTestOperator(
+            task_id=f"{nodes[test].resource_name.split('.')[0]}_test",
+            task_group=group,
+            select=nodes[test].resource_name.split(".")[0],
+            exclude=" ".join(exclude),
+            **kwargs,
+        )
+        task.dbt_unique_id = test
+        parents >> task
+        node_tasks[test] = task
+        per_task[test] = [test]
+        covered.add(test)
+    build = DbtBuildProducer(
+        task_id=BUILD_TASK_ID,
+        task_group=group,
+        select=" ".join(select),
+        exclude=" ".join(exclude),
+        threads=threads,
+        reported_ids=sorted(covered),
+        **kwargs,
+    )
+    for node_uid, task in node_tasks.items():
+        task.watch(build.task_id, per_task.get(node_uid, [node_uid]))
+    return build
