@@ -60,8 +60,8 @@ unit: setup  ## fast tests: no services
 integration: setup  ## tests against a local cloud they start and stop themselves
 	$(VPY) -m pytest -m integration
 
-test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services)
-	$(VPY) -m pytest
+test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
+	$(VPY) -m pytest --durations=15
 
 bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
 	$(VPY) -m dev.bench

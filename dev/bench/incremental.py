@@ -22,6 +22,7 @@ from typing import Any
 
 from dev.bench.common import PY, Cloud, Machine, fmt_s, log, md5, median, run, stopped_at_end, timed, write_section
 from dev.localcloud.settings import REPO_ROOT
+from include.transform.cosmos_config import ACTIVATION_EXCLUDE, ACTIVATION_SELECT
 
 NAME = "incremental"
 SIGNUPS_PER_HOUR = 105  # x 24 h x 20 days ~ 50k workspaces; the new 5-hour interval ~ 1%
@@ -31,7 +32,7 @@ MARTS = [
     f"SYNC_SALESFORCE_{name}"
     for name in ("ACCOUNTS", "ACCOUNT_KEYS", "CONTACTS", "LEAD_CONVERSIONS", "OPPORTUNITIES", "OUTREACH_TASKS")
 ]
-SELECTION = ["--select", "path:seeds", "path:models", "--exclude", "path:models/staging/smoke"]
+SELECTION = ["--select", *ACTIVATION_SELECT, "--exclude", *ACTIVATION_EXCLUDE]
 
 
 def _dbt(cloud: Cloud, *args: str) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Starts the whole bench cloud including Airflow (``.local/bench/latency``; scheduler, dag-processor, triggerer,
 api-server, LocalExecutor) with ``CLOUD_APP_INGEST_SCHEDULE`` and ``SALESFORCE_MIRROR_SCHEDULE`` set to
-``BENCH_LATENCY_SCHEDULE`` (default ``*/5 * * * *``) and unpauses ingest_cloud_workspaces, ingest_salesforce and
+``BENCH_LATENCY_SCHEDULE`` (default ``* * * * *``, every minute) and unpauses ingest_cloud_workspaces, ingest_salesforce and
 activate_salesforce through the Airflow REST API: both ingestions run at once for the latest complete interval
 and their assets start the first activation run (the warm-up). Right then it POSTs one workspace for a new
 company, which lands in the current interval, so the activation run that carries it is the next one, queued
@@ -48,7 +48,7 @@ def wait(what: str, check: Any, timeout: float, every: float = 5.0) -> Any:
 
 
 def main() -> int:
-    schedule = os.environ.get("BENCH_LATENCY_SCHEDULE", "*/5 * * * *")
+    schedule = os.environ.get("BENCH_LATENCY_SCHEDULE", "* * * * *")
     machine = Machine()
     cloud = Cloud(
         NAME,

@@ -29,14 +29,16 @@ HOME = BENCH_HOME / NAME
 DAGS = REPO_ROOT / "dags"
 ACTIVATION = "activate_salesforce.py"
 DBT_LS_RENDER = """
+# bench (dev/bench/parse.py): the same selection and rendering, loaded by `dbt ls` instead of the manifest
+import dataclasses as _dataclasses
 
-def _dbt_ls_render_config(select, exclude=None):  # bench: the same selection, rendered by `dbt ls`
-    import dataclasses
+from cosmos.constants import LoadMode as _LoadMode
 
-    from cosmos.constants import LoadMode
+_manifest_render_config = cosmos_config.render_config
+cosmos_config.render_config = lambda *a, **k: _dataclasses.replace(
+    _manifest_render_config(*a, **k), load_method=_LoadMode.DBT_LS
+)
 
-    config = cosmos_config.render_config(select, exclude)
-    return dataclasses.replace(config, load_method=LoadMode.DBT_LS)
 """
 
 
@@ -97,11 +99,10 @@ def prepare() -> dict[str, Path]:
     dbt_ls = HOME / "dbt_ls"
     shutil.copytree(DAGS, dbt_ls, ignore=shutil.ignore_patterns("__pycache__"))
     source = (DAGS / ACTIVATION).read_text()
-    marker = "render_config=cosmos_config.render_config("
-    if marker not in source:
-        raise RuntimeError(f"{ACTIVATION} no longer calls {marker!r}: update dev/bench/parse.py")
-    patched = source.replace(marker, "render_config=_dbt_ls_render_config(")
-    patched = patched.replace("\n\nactivate_salesforce()", DBT_LS_RENDER + "\n\nactivate_salesforce()")
+    marker = "\n@dag("
+    if "cosmos_config.dbt_task_group(" not in source or marker not in source:
+        raise RuntimeError(f"{ACTIVATION} no longer renders through cosmos_config.dbt_task_group: update {__file__}")
+    patched = source.replace(marker, DBT_LS_RENDER + marker, 1)
     (dbt_ls / ACTIVATION).write_text(patched)
     return {"ours": DAGS, "plain": plain, "dbt_ls": dbt_ls}
 

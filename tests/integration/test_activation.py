@@ -61,8 +61,9 @@ def _errors(output: str) -> str:
     ]
 
 
-def _dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = None) -> tuple[str, str, str]:
-    """Run a DAG with `airflow dags test`; return (state, run_id, error lines) without asserting success."""
+def _dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = None, with_output: bool = False):
+    """Run a DAG with `airflow dags test`; return (state, run_id, error lines[, whole output]) without asserting
+    success."""
     argv = [sys.executable, "-m", "airflow", "dags", "test", dag_id]
     if logical_date:
         argv.append(logical_date.isoformat())
@@ -70,6 +71,8 @@ def _dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = N
     output = result.stdout + result.stderr
     finished = re.search(r"DagRun Finished: dag_id=\S+, logical_date=[^,]+, run_id=([^,]+),.*?state=(\w+)", output)
     assert finished, output[-4000:]
+    if with_output:
+        return finished.group(2), finished.group(1), _errors(output), output
     return finished.group(2), finished.group(1), _errors(output)
 
 
@@ -79,6 +82,26 @@ def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     return {row["task_id"]: row["state"] for row in json.loads(result.stdout[result.stdout.index("[") :])}
+
+
+CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"
+RAW_WORKSPACES = "RAW.CLOUD_APP.WORKSPACES"
+
+
+def _downstream_of(task_id: str) -> set[str]:
+    """Every task downstream of ``task_id`` in activate_salesforce (from the DAG as the DagBag parses it)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    dag = DagBag(dag_folder=str(REPO_ROOT / "dags" / "activate_salesforce.py"), safe_mode=False).dags[
+        "activate_salesforce"
+    ]
+    return set(dag.task_dict[task_id].get_flat_relative_ids(upstream=False))
+
+
+def _task_output(output: str, task_id: str) -> str:
+    """What one task logged in an `airflow dags test` run (which prints every task's log, task after task)."""
+    sections = re.split(r"\[DAG TEST\] starting task_id=", output)
+    return "\n".join(section for section in sections if section.startswith(f"{task_id} "))
 
 
 def _hightouch_runs() -> dict[str, list[dict[str, Any]]]:
@@ -266,9 +289,10 @@ def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce)
     assert {o: _count(salesforce, f"SELECT Id FROM {o}") for o in counts} == counts
 
 
-def test_a_failing_dbt_test_stops_every_sync(scenario, dag_env, warehouse) -> None:
+def test_a_failing_dbt_test_fails_exactly_its_models_task_and_stops_every_sync(scenario, dag_env, warehouse) -> None:
     """A row that breaks the source contract reaches the raw table (as a bad manual load could): the staging
-    accepted_values test fails, and no Hightouch sync is triggered."""
+    model's accepted_values test fails. Exactly that model's task fails (its log holds dbt's failure), everything
+    built from it is upstream_failed, every other dbt task is green, and no Hightouch sync is triggered."""
     before = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     marker = f"broken-{RUN}"
     envelope = {
@@ -277,20 +301,28 @@ def test_a_failing_dbt_test_stops_every_sync(scenario, dag_env, warehouse) -> No
         "payload": {**scenario["workspaces"][5], "event_id": marker, "workspace_id": marker, "plan": "bogus"},
     }
     warehouse.run(
-        "INSERT INTO RAW.CLOUD_APP.WORKSPACES SELECT PARSE_JSON(%(record)s)",
-        parameters={"record": json.dumps(envelope)},
+        f"INSERT INTO {RAW_WORKSPACES} SELECT PARSE_JSON(%(record)s)", parameters={"record": json.dumps(envelope)}
     )
     try:
-        state, run_id, _ = _dag_run(dag_env, "activate_salesforce")
+        state, run_id, _, output = _dag_run(dag_env, "activate_salesforce", with_output=True)
         states = _task_states(dag_env, "activate_salesforce", run_id)
+        culprit_log = _task_output(output, CULPRIT)
     finally:
-        warehouse.run("DELETE FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+        warehouse.run(f"DELETE FROM {RAW_WORKSPACES} WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
                       parameters={"m": marker})  # fmt: skip
     assert state == "failed"
-    assert "failed" in {s for task, s in states.items() if task.startswith("transform.")}
+    failed = sorted(task for task, s in states.items() if s == "failed")
+    assert failed == [CULPRIT], states
+    downstream = _downstream_of(CULPRIT)
+    assert downstream, "the staging model feeds the marts"
+    assert {task: states[task] for task in downstream} == dict.fromkeys(downstream, "upstream_failed")
+    others = {task: s for task, s in states.items() if task.startswith("transform.") and task not in downstream}
+    assert {task: s for task, s in others.items() if task != CULPRIT and s != "success"} == {}, others
     sync_states = {task: s for task, s in states.items() if task.startswith("sync_")}
     assert len(sync_states) == len(default_syncs().syncs)
     assert set(sync_states.values()) == {"upstream_failed"}, sync_states
+    assert "accepted_values_stg_cloud_app__workspace_events_plan" in culprit_log
+    assert "Got 1 result, configured to fail if != 0" in culprit_log
     after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     assert after == before, "no sync was triggered"
 
