@@ -1,6 +1,6 @@
 """`make bench` / `python -m dev.bench [NAME ...]`: run every benchmark, or those named (args or BENCH=a,b).
 
-Benchmarks, in the order they run: parse, incremental, activation, latency, ingestion. Each starts and stops its
+Benchmarks, in the order they run: parse, incremental, activation, modes, latency, ingestion. Each starts and stops its
 own cloud on the bench ports and rewrites its own section of docs/benchmarks.md. A failing benchmark is reported
 and the others still run; the exit status is non-zero if any failed.
 
@@ -20,7 +20,7 @@ import traceback
 
 from dev.bench.common import load_average
 
-BENCHMARKS = ("parse", "incremental", "activation", "latency", "ingestion")
+BENCHMARKS = ("parse", "incremental", "activation", "modes", "latency", "ingestion")
 
 
 def main(argv: list[str]) -> int:

@@ -134,17 +134,17 @@ def dags_test(env: dict[str, str]) -> dict[str, float]:
     return {**run_timings(env, DAG_ID, run_id), "wall": wall}
 
 
-def scheduler(api: AirflowApi) -> dict[str, float]:
+def scheduler(api: AirflowApi, dag_id: str = DAG_ID) -> dict[str, float]:
     """One run triggered through the REST API and run by the scheduler; timings from the API."""
-    api.unpause(DAG_ID)
+    api.unpause(dag_id)
     try:
-        run_id = api.trigger(DAG_ID)
-        state = api.wait_for_run(DAG_ID, run_id, timeout=1800)
+        run_id = api.trigger(dag_id)
+        state = api.wait_for_run(dag_id, run_id, timeout=1800)
     finally:
-        api.pause(DAG_ID)  # no hourly run between rounds
+        api.pause(dag_id)  # no hourly run between rounds
     if state != "success":
-        raise RuntimeError(f"{DAG_ID} run {run_id} ended {state}: {api.task_states(DAG_ID, run_id)}")
-    run, tis = api.run(DAG_ID, run_id), api.task_instances(DAG_ID, run_id)
+        raise RuntimeError(f"{dag_id} run {run_id} ended {state}: {api.task_states(dag_id, run_id)}")
+    run, tis = api.run(dag_id, run_id), api.task_instances(dag_id, run_id)
 
     def span(prefix: str) -> float:
         times = [(ts(t["start_date"]), ts(t["end_date"])) for t in tis if t["task_id"].startswith(prefix)]
@@ -153,7 +153,7 @@ def scheduler(api: AirflowApi) -> dict[str, float]:
 
     started, ended = ts(run["start_date"]), ts(run["end_date"])
     if started is None or ended is None:
-        raise RuntimeError(f"{DAG_ID} run {run_id} has no start or end date")
+        raise RuntimeError(f"{dag_id} run {run_id} has no start or end date")
     return {"run": (ended - started).total_seconds(), "dbt": span("transform."), "syncs": span("sync_"),
             "tasks": float(len(tis))}  # fmt: skip
 

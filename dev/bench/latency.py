@@ -1,13 +1,13 @@
 """Benchmark: signup -> Salesforce Task latency with the scheduler running.
 
-Starts the whole bench cloud including Airflow (``.local/bench/latency``; scheduler, dag-processor, triggerer,
-api-server, LocalExecutor) with ``CLOUD_APP_INGEST_SCHEDULE`` and ``SALESFORCE_MIRROR_SCHEDULE`` set to
-``BENCH_LATENCY_SCHEDULE`` (default ``* * * * *``, every minute) and unpauses ingest_cloud_workspaces, ingest_salesforce and
-activate_salesforce through the Airflow REST API: both ingestions run at once for the latest complete interval
-and their assets start the first activation run (the warm-up). Right then it POSTs one workspace for a new
-company, which lands in the current interval, so the activation run that carries it is the next one, queued
-behind the warm-up run; it polls Salesforce until that company's Task exists. The DAG runs' start/end times from
-the Airflow API split the latency:
+Starts the whole bench cloud including Airflow (``.local/bench/latency``; scheduler, dag-processor, triggerer, api-
+server, LocalExecutor) with ``CLOUD_APP_INGEST_SCHEDULE`` and ``SALESFORCE_MIRROR_SCHEDULE`` set to
+``BENCH_LATENCY_SCHEDULE`` (default ``* * * * *``, every minute) and unpauses ingest_cloud_workspaces,
+ingest_salesforce and activate_salesforce through the Airflow REST API: both ingestions run at once for the latest
+complete interval and their assets start the first activation run (the warm-up). Right then it POSTs one workspace
+for a new company, which lands in the current interval, so the activation run that carries it is the next one,
+queued behind the warm-up run; it polls Salesforce until that company's Task exists. The DAG runs' start/end times
+from the Airflow API split the latency:
 
 - interval close: signup -> end of the data interval that holds it;
 - ingestion: interval end -> end of the ingest_cloud_workspaces run for it (includes the scheduler's pick-up);

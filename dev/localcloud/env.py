@@ -124,7 +124,7 @@ def _airflow_secret(settings: CloudSettings, option: str) -> dict[str, str]:
 def environment(settings: CloudSettings) -> dict[str, str]:
     env = {
         "AIRFLOW_HOME": str(settings.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.airflow_dags_folder),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo_root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

@@ -63,6 +63,12 @@ class CloudSettings:
     # that volume share the secrets without a compose file holding them.
     secrets_from_files: bool = False
     repo_root: Path = REPO_ROOT  # where the code is: the DAGs folder and PYTHONPATH
+    # Another DAGs folder for Airflow (benchmarks compare DAG variants in one); None: the repository's `dags/`.
+    dags_folder: Path | None = None
+
+    @property
+    def airflow_dags_folder(self) -> Path:
+        return self.dags_folder or self.repo_root / "dags"
 
     @property
     def s3_dir(self) -> Path:
@@ -146,4 +152,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> CloudSettings:
         hightouch_host=host("hightouch"),
         airflow_host=host("airflow"),
         secrets_from_files=env.get("LOCALCLOUD_SECRETS_FROM_FILES", "false").lower() == "true",
+        dags_folder=Path(env["LOCALCLOUD_DAGS_FOLDER"]).resolve() if env.get("LOCALCLOUD_DAGS_FOLDER") else None,
     )
