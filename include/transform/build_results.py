@@ -198,6 +198,72 @@ def report_lines(verdict: Verdict) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class Node:
+    """What the task plan needs of a dbt node (Cosmos's DbtNode has more)."""
+
+    resource_type: str  # model, seed, snapshot, test, source
+    depends_on: tuple[str, ...]
+    resource_name: str  # the selector name: ``stg_orders``, ``not_null_stg_orders_id``, ``shop.orders`` (a source)
+
+
+@dataclass(frozen=True)
+class ExtraTask:
+    """A task for tests that no built node's task covers, with the tasks it waits for and the ones it gates."""
+
+    task_id: str
+    select: str  # what its retry runs: ``dbt test --select <select>``
+    unique_ids: tuple[str, ...]
+    after: tuple[str, ...]  # built nodes whose tasks run first
+    before: tuple[str, ...]  # built nodes whose tasks wait for it
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    per_task: dict[str, list[str]]  # built node -> the nodes its task stands for (itself and its tests)
+    extra: tuple[ExtraTask, ...]
+
+    @property
+    def reported(self) -> frozenset[str]:
+        return frozenset(uid for uids in self.per_task.values() for uid in uids) | frozenset(
+            uid for task in self.extra for uid in task.unique_ids
+        )
+
+
+def plan_tasks(nodes: Mapping[str, Node], built: Iterable[str]) -> TaskPlan:
+    """Which task stands for which dbt node, given the nodes Cosmos rendered a task for (``built``).
+
+    - A built node's task stands for the node and the tests dbt selects with it (``nodes_per_task``).
+    - A test between built nodes none of which is upstream of the others (two marts) gets a task of its own,
+      after all of them, as Cosmos renders "detached" tests.
+    - The tests of a source get one task per source, which the tasks of the nodes built from that source wait
+      for: ``dbt build`` skips those nodes when a source test fails, and so does Airflow.
+    Anything else (a test between a source and a model, say) has no task: the build task fails if it fails.
+    """
+    built = [uid for uid in built if uid in nodes]
+    depends_on = {uid: node.depends_on for uid, node in nodes.items()}
+    tests = [uid for uid, node in nodes.items() if node.resource_type == "test"]
+    per_task = {uid: uids for uid, uids in nodes_per_task(depends_on, tests).items() if uid in set(built)}
+    covered = {uid for uids in per_task.values() for uid in uids}
+    extra: list[ExtraTask] = []
+    source_tests: dict[str, list[str]] = {}
+    for test in tests:
+        parents = nodes[test].depends_on
+        if test in covered or not parents:
+            continue
+        if all(parent in per_task for parent in parents):
+            name = nodes[test].resource_name.split(".")[0]
+            extra.append(ExtraTask(f"{name}_test", name, (test,), tuple(parents), ()))
+        elif len(parents) == 1 and nodes.get(parents[0], Node("", (), "")).resource_type == "source":
+            source_tests.setdefault(parents[0], []).append(test)
+    for source, its_tests in sorted(source_tests.items()):
+        name = nodes[source].resource_name
+        readers = tuple(uid for uid in built if source in depends_on[uid])
+        extra.append(ExtraTask(f"{name.replace('.', '_')}_source_test", f"source:{name}", tuple(its_tests), (),
+                               readers))  # fmt: skip
+    return TaskPlan(per_task, tuple(extra))
+
+
 def nodes_per_task(depends_on: Mapping[str, Sequence[str]], tests: Iterable[str]) -> dict[str, list[str]]:
     """For each built node (model, seed, snapshot): the node and the tests its task stands for.
 

@@ -42,12 +42,13 @@ from cosmos.operators.local import DbtBuildLocalOperator, DbtTestLocalOperator
 
 from include.transform.build_results import (
     BuildLog,
+    Node,
     NodeResult,
     Outcome,
     Verdict,
     judge,
-    nodes_per_task,
     parse_log_line,
+    plan_tasks,
     report_lines,
 )
 
@@ -266,7 +267,7 @@ class DbtNodeBuildOperator(_ReportsBuildResult, DbtBuildLocalOperator):
 
 
 class DbtNodeTestOperator(_ReportsBuildResult, DbtTestLocalOperator):
-    """A test of nodes none of which is upstream of the others, in a task of its own after all of them."""
+    """Tests no built node's task covers (see ``plan_tasks``), in a task of their own."""
 
 
 def node_converters(render_config: RenderConfig) -> dict[DbtResourceType, Callable[..., Any]]:
@@ -313,44 +314,34 @@ def _convert(
 def add_build_task(
     group: Any, *, select: list[str], exclude: list[str], threads: int, **kwargs: Any
 ) -> DbtBuildProducer:
-    """Add the ``dbt build`` task to a rendered group, a task for each test no node's task stands for, and point
-    every node task at the build.
+    """Add the ``dbt build`` task to a rendered group, the test tasks of ``plan_tasks``, and point every node task
+    at the build.
 
     The build task is a leaf of the group, so whatever follows the group waits for it: if dbt cannot run at all,
     the build task fails and everything after the group is upstream_failed, while the node tasks skip.
     """
-    nodes = group.dbt_graph.filtered_nodes
-    tests = [uid for uid, node in nodes.items() if node.resource_type == DbtResourceType.TEST]
-    per_task = nodes_per_task({uid: node.depends_on for uid, node in nodes.items()}, tests)
+    graph = group.dbt_graph.filtered_nodes
+    nodes = {uid: Node(str(n.resource_type.value), tuple(n.depends_on), n.resource_name) for uid, n in graph.items()}
     node_tasks = {task.dbt_unique_id: task for task in group.children.values() if isinstance(task, _ReportsBuildResult)}
-    covered = {uid for node_uid in node_tasks for uid in per_task.get(node_uid, [node_uid])}
-    # A test between two nodes neither of which is upstream of the other (two marts) runs in a task of its own,
-    # after both, as Cosmos renders "detached" tests.
-    for test in tests:
-        parents = [node_tasks.get(parent) for parent in nodes[test].depends_on]
-        if test in covered or not parents or None in parents:
-            continue
+    plan = plan_tasks(nodes, node_tasks)
+    watching = {uid: (task, plan.per_task.get(uid, [uid])) for uid, task in node_tasks.items()}
+    for extra in plan.extra:
         task = DbtNodeTestOperator(
-            task_id=f"{nodes[test].resource_name.split('.')[0]}_test",
-            task_group=group,
-            select=nodes[test].resource_name.split(".")[0],
-            exclude=" ".join(exclude),
-            **kwargs,
+            task_id=extra.task_id, task_group=group, select=extra.select, exclude=" ".join(exclude), **kwargs
         )
-        task.dbt_unique_id = test
-        parents >> task
-        node_tasks[test] = task
-        per_task[test] = [test]
-        covered.add(test)
+        task.dbt_unique_id = extra.unique_ids[0]
+        [node_tasks[uid] for uid in extra.after] >> task
+        task >> [node_tasks[uid] for uid in extra.before]
+        watching[extra.task_id] = (task, list(extra.unique_ids))
     build = DbtBuildProducer(
         task_id=BUILD_TASK_ID,
         task_group=group,
         select=" ".join(select),
         exclude=" ".join(exclude),
         threads=threads,
-        reported_ids=sorted(covered),
+        reported_ids=sorted(plan.reported),
         **kwargs,
     )
-    for node_uid, task in node_tasks.items():
-        task.watch(build.task_id, per_task.get(node_uid, [node_uid]))
+    for task, unique_ids in watching.values():
+        task.watch(build.task_id, unique_ids)
     return build

@@ -9,11 +9,14 @@ import pytest
 
 from include.transform.build_results import (
     BuildLog,
+    ExtraTask,
+    Node,
     NodeResult,
     Outcome,
     judge,
     nodes_per_task,
     parse_log_line,
+    plan_tasks,
     report_lines,
 )
 
@@ -148,3 +151,40 @@ def test_a_task_stands_for_its_node_and_the_tests_dbt_build_selects_with_it() ->
     assert per_task["seed.shop.prices"] == ["seed.shop.prices"]
     assert per_task["model.shop.customers"] == ["model.shop.customers"]
     assert not any("relationships_orders_customer" in uid for uids in per_task.values() for uid in uids)
+
+
+def test_the_plan_gives_tests_no_node_task_covers_a_task_of_their_own() -> None:
+    nodes = {
+        "source.shop.raw.orders": Node("source", (), "raw.orders"),
+        "model.shop.stg_orders": Node("model", ("source.shop.raw.orders",), "stg_orders"),
+        "model.shop.orders": Node("model", ("model.shop.stg_orders",), "orders"),
+        "model.shop.customers": Node("model", ("model.shop.stg_orders",), "customers"),
+        "test.shop.not_null_orders_id.1": Node("test", ("model.shop.orders",), "not_null_orders_id"),
+        "test.shop.relationships_orders_customer.2": Node(
+            "test", ("model.shop.orders", "model.shop.customers"), "relationships_orders_customer"
+        ),
+        "test.shop.source_not_null_raw_orders_id.3": Node("test", ("source.shop.raw.orders",), "source_not_null"),
+        "test.shop.source_unique_raw_orders_id.4": Node("test", ("source.shop.raw.orders",), "source_unique"),
+        # a source upstream of the model: the model's task runs it (dbt's buildable selection)
+        "test.shop.orders_match_raw.5": Node("test", ("source.shop.raw.orders", "model.shop.orders"), "match_raw"),
+        "source.shop.raw.refunds": Node("source", (), "raw.refunds"),
+        "test.shop.refunds_match_orders.6": Node(
+            "test", ("source.shop.raw.refunds", "model.shop.orders"), "refunds_match_orders"
+        ),
+    }
+    plan = plan_tasks(nodes, ["model.shop.stg_orders", "model.shop.orders", "model.shop.customers"])
+    assert plan.per_task["model.shop.orders"] == [
+        "model.shop.orders", "test.shop.not_null_orders_id.1", "test.shop.orders_match_raw.5"
+    ]  # fmt: skip
+    detached, source = plan.extra
+    assert detached == ExtraTask(
+        "relationships_orders_customer_test", "relationships_orders_customer",
+        ("test.shop.relationships_orders_customer.2",), ("model.shop.orders", "model.shop.customers"), (),
+    )  # fmt: skip
+    assert source == ExtraTask(
+        "raw_orders_source_test", "source:raw.orders",
+        ("test.shop.source_not_null_raw_orders_id.3", "test.shop.source_unique_raw_orders_id.4"),
+        (), ("model.shop.stg_orders",),
+    )  # fmt: skip
+    # a source no built node reads: no task can run the test after both, so the build task answers for it
+    assert "test.shop.refunds_match_orders.6" not in plan.reported

@@ -1,0 +1,144 @@
+"""The dbt group of activate_salesforce: one `dbt build` task, and every dbt node stood for by exactly one task.
+
+Rules checked across the rendered DAG, the dbt project and the build task, so a fork that adds models, tests or a
+relationships test between two marts keeps a task that shows each node's result.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from include.transform.build_results import FAILURE_STATUSES
+from include.transform.cosmos_config import ACTIVATION_EXCLUDE, ACTIVATION_SELECT
+from include.transform.dbt_build import (
+    BUILD_TASK_ID,
+    PROGRESS_KEY,
+    BuildResultTrigger,
+    DbtBuildProducer,
+    result_key,
+)
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS / "activate_salesforce.py"), safe_mode=False)
+    assert bag.import_errors == {}
+    return bag.dags["activate_salesforce"]
+
+
+@pytest.fixture(scope="module")
+def group(dag):
+    return dag.task_group_dict["transform"]
+
+
+def _node_tasks(dag) -> list[Any]:
+    return [task for task in dag.tasks if hasattr(task, "unique_ids")]
+
+
+def test_every_rendered_dbt_node_is_stood_for_by_exactly_one_task(dag, group) -> None:
+    rendered = {uid for uid, node in group.dbt_graph.filtered_nodes.items() if node.resource_type.value != "source"}
+    stood_for = [uid for task in _node_tasks(dag) for uid in task.unique_ids]
+    assert sorted(stood_for) == sorted(set(stood_for)), "a node is reported by two tasks"
+    assert set(stood_for) == rendered
+
+
+def test_the_build_task_builds_the_rendered_selection_and_knows_every_reported_node(dag) -> None:
+    build = dag.task_dict[f"transform.{BUILD_TASK_ID}"]
+    assert isinstance(build, DbtBuildProducer)
+    assert (build.select, build.exclude) == (" ".join(ACTIVATION_SELECT), " ".join(ACTIVATION_EXCLUDE))
+    assert build.reported_ids == {uid for task in _node_tasks(dag) for uid in task.unique_ids}
+
+
+def test_every_node_task_starts_in_the_triggerer_watching_the_build(dag) -> None:
+    for task in _node_tasks(dag):
+        args = task.start_trigger_args
+        assert task.start_from_trigger, task.task_id
+        assert args.trigger_cls == f"{BuildResultTrigger.__module__}.{BuildResultTrigger.__qualname__}"
+        assert args.trigger_kwargs == {"unique_ids": task.unique_ids, "build_task_id": f"transform.{BUILD_TASK_ID}"}
+        assert callable(getattr(task, args.next_method)), task.task_id
+        assert task.retries >= 1, f"{task.task_id}: its retry is how a fixed failure is re-checked"
+
+
+def test_a_node_task_waits_for_the_tasks_of_every_node_it_tests(dag, group) -> None:
+    nodes = group.dbt_graph.filtered_nodes
+    task_of = {uid: task for task in _node_tasks(dag) for uid in task.unique_ids}
+    for task in _node_tasks(dag):
+        for uid in task.unique_ids:
+            for parent in nodes[uid].depends_on:
+                if parent in task_of and task_of[parent] is not task:
+                    assert task_of[parent].task_id in task.get_flat_relative_ids(upstream=True), (task.task_id, parent)
+
+
+def test_nothing_after_the_group_starts_before_the_build_task_ended(dag) -> None:
+    build_id = f"transform.{BUILD_TASK_ID}"
+    assert dag.task_dict[build_id].downstream_task_ids - {t for t in dag.task_ids if t.startswith("transform.")}
+    for task in dag.tasks:
+        if task.task_id.startswith("sync_"):
+            assert build_id in task.get_flat_relative_ids(upstream=True), task.task_id
+
+
+class _TaskInstance:
+    def __init__(self) -> None:
+        self.pushed: list[tuple[str, Any]] = []
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.pushed.append((key, json.loads(json.dumps(value))))
+
+
+def _line(name: str, msg: str, uid: str | None = None, status: str | None = None) -> str:
+    data = {"node_info": {"unique_id": uid, "node_status": status}} if uid else {}
+    return json.dumps({"data": data, "info": {"name": name, "level": "info", "msg": msg}})
+
+
+def _producer(reported: list[str]) -> tuple[DbtBuildProducer, _TaskInstance]:
+    producer = DbtBuildProducer(
+        task_id="dbt_build_probe", project_dir=str(DAGS), profile_config=None, threads=4, reported_ids=reported
+    )
+    ti = _TaskInstance()
+    producer._ti = ti
+    return producer, ti
+
+
+def test_the_build_task_publishes_each_result_and_the_progress_as_dbt_reports_them() -> None:
+    producer, ti = _producer(["model.p.a", "test.p.t"])
+    producer._on_line(_line("LogModelResult", "1 of 2 OK created a", "model.p.a", "success"), {})
+    assert ti.pushed == [
+        (result_key("model.p.a"), {"unique_id": "model.p.a", "status": "success", "lines": ["1 of 2 OK created a"]}),
+        (PROGRESS_KEY, {"model.p.a": "success"}),
+    ]
+
+
+def test_a_failed_node_with_a_task_of_its_own_leaves_the_build_task_green() -> None:
+    producer, ti = _producer(["model.p.a", "test.p.t"])
+    producer._on_line(_line("LogTestResult", "2 of 2 FAIL 1 t", "test.p.t", "fail"), {})
+    assert ti.pushed == [], "a failure waits for dbt's summary"
+    producer.handle_exception_subprocess(SimpleNamespace(exit_code=1, full_output=[]))
+    assert ti.pushed[-1] == (PROGRESS_KEY, {"test.p.t": "fail"})
+    assert ti.pushed[0][1]["status"] in FAILURE_STATUSES
+
+
+def test_the_build_task_fails_when_a_node_no_task_stands_for_failed() -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    producer, _ = _producer(["model.p.a"])
+    producer._on_line(_line("LogTestResult", "1 of 1 FAIL 1 source_test", "test.p.on_a_source", "fail"), {})
+    with pytest.raises(AirflowException, match=r"test\.p\.on_a_source"):
+        producer.handle_exception_subprocess(SimpleNamespace(exit_code=1, full_output=[]))
+
+
+@pytest.mark.parametrize("exit_code", [1, 2])
+def test_the_build_task_fails_when_dbt_failed_without_a_failed_node_to_show(exit_code: int) -> None:
+    from airflow.sdk.exceptions import AirflowException
+
+    producer, _ = _producer(["model.p.a"])
+    with pytest.raises(AirflowException, match="non-zero exit code"):
+        producer.handle_exception_subprocess(SimpleNamespace(exit_code=exit_code, full_output=["boom"]))
