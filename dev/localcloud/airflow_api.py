@@ -5,6 +5,7 @@ Used by ``make demo`` and the end-to-end tests, so both drive the real scheduler
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,6 +110,22 @@ class AirflowApi:
     def clear_run(self, dag_id: str, run_id: str) -> None:
         """Re-run every task of a finished run (Airflow's way to re-process the same data interval)."""
         self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False})
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """One try's log as the UI shows it (worker and triggerer parts), one message per line."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        response = self._session.get(
+            f"{self.base_url}/api/v2{path}", headers={"Accept": "application/x-ndjson"}, timeout=self.timeout
+        )
+        if response.status_code >= 400:
+            raise AirflowApiError(f"GET {path} -> {response.status_code}: {response.text[:500]}")
+        lines = []
+        for raw in response.text.splitlines():
+            try:
+                lines.append(str(json.loads(raw).get("event", "")))
+            except ValueError:
+                lines.append(raw)
+        return "\n".join(lines)
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"

@@ -14,6 +14,8 @@ from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
 SMOKE_DAG = "smoke_local_cloud"
+ACTIVATION = "activate_salesforce"
+CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +79,44 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     assert docs.returncode == 0, docs.stdout[-3000:]
     catalog = json.loads((CLOUD_HOME / "dbt-docs" / "catalog.json").read_text())
     assert "model.operational_pipeline.sync_salesforce_accounts" in catalog["nodes"]
+
+
+def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airflow_running, warehouse) -> None:
+    """The scheduler and triggerer run activate_salesforce on a row that breaks a staging test: exactly that model's
+    task fails, on its first try from the build's result (its log holds dbt's failure) and on its retry from its
+    own dbt run; everything built from it is upstream_failed, every other dbt task green, no sync runs."""
+    from dev.localcloud.airflow_api import AirflowApi
+    from tests.integration.test_activation import _downstream_of, _hightouch_runs
+
+    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
+    api.wait_for_dag(ACTIVATION)
+    before = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
+    marker = f"broken-scheduler-{os.getpid()}"
+    owner = {"email": f"{marker}@example.com", "first_name": "B", "last_name": "Roken", "company_name": None}
+    payload = {"event_id": marker, "workspace_id": marker, "event_type": "workspace.created", "owner": owner,
+               "created_at": "1999-01-01T00:01:00Z", "plan": "bogus", "seats": 1, "region": "us-east-1"}  # fmt: skip
+    record = {"interval_start": "1999-01-01T00:00:00+00:00", "interval_end": "1999-01-01T00:15:00+00:00",
+              "payload": payload}  # fmt: skip
+    warehouse.run("INSERT INTO RAW.CLOUD_APP.WORKSPACES SELECT PARSE_JSON(%(r)s)", parameters={"r": json.dumps(record)})
+    api.unpause(ACTIVATION)
+    try:
+        run_id = api.trigger(ACTIVATION)
+        state = api.wait_for_run(ACTIVATION, run_id, timeout=900)
+        states = api.task_states(ACTIVATION, run_id)
+        first_try = api.task_log(ACTIVATION, run_id, CULPRIT, 1)
+        retry = api.task_log(ACTIVATION, run_id, CULPRIT, 2)
+    finally:
+        api.pause(ACTIVATION)
+        warehouse.run("DELETE FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+                      parameters={"m": marker})  # fmt: skip
+    assert state == "failed"
+    assert sorted(task for task, s in states.items() if s == "failed") == [CULPRIT], states
+    downstream = _downstream_of(CULPRIT)
+    assert {task: states[task] for task in downstream} == dict.fromkeys(downstream, "upstream_failed")
+    others = {t: s for t, s in states.items() if t.startswith("transform.") and t not in downstream | {CULPRIT}}
+    assert set(others.values()) == {"success"}, others
+    assert "Got 1 result, configured to fail if != 0" in first_try, first_try[-3000:]
+    assert "re-running its tests only" in retry, retry[-3000:]
+    assert "FAIL 1 accepted_values_stg_cloud_app__workspace_events_plan" in retry, retry[-3000:]
+    after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
+    assert after == before, "no sync was triggered"
