@@ -1,14 +1,19 @@
 """
 ### Monitor Hightouch syncs
 
-Daily (`HIGHTOUCH_MONITOR_SCHEDULE`, default 06:00 UTC), lists **every** sync in the Hightouch workspace
-(connection `hightouch_default`) with its recent runs and checks that each sync's **last finished run
-succeeded**. Syncs also run on Hightouch's own schedules or by hand, so a failed sync is not always a red task
-in `activate_salesforce`; this DAG is the daily net under all of them.
+Daily (`HIGHTOUCH_MONITOR_SCHEDULE`, default 06:00 UTC), checks that every sync of
+`include/hightouch/syncs.yaml` (the syncs the pipeline runs) exists in the Hightouch workspace (connection
+`hightouch_default`) and that its **last finished run succeeded**. Syncs can also be run by hand, so a failed
+sync is not always a red task in `activate_salesforce`; this DAG is the daily net under all of them.
 
-Unhealthy: the last finished run is `failed`, `warning` (some rows never reached Salesforce), `cancelled` or
-`interrupted`, or the sync has no finished run at all (never ran). A run still in progress is not judged: the
-run before it decides.
+Each sync is judged by what the Hightouch API documents: the sync's own `status` (the latest run's outcome) and
+`lastRunAt`; its recent runs (the last 7 days, read in full, never relying on the API's listing order) only
+explain a verdict or, while a run is in progress, say how the previous run ended.
+
+Unhealthy: the sync is missing from the workspace, or its last finished run is `failed`, `warning` (some rows
+never reached Salesforce), `cancelled` or `interrupted`, or it never ran. A run still in progress is not judged:
+the run before it decides. **Disabled** syncs are skipped (listed in the log, not judged: `preflight` reports
+them). Syncs in the workspace that are not in `syncs.yaml` are listed in their own log section, not judged.
 
 On any unhealthy sync the task logs a warning per sync, posts one message to Slack if the `slack_alerts`
 connection exists (an `http` connection to an incoming webhook, see `include/hightouch/monitoring.py`), and
@@ -42,8 +47,8 @@ from include.dag_defaults import default_args
 )
 def monitor_hightouch_syncs() -> None:
     @task
-    def check_sync_health() -> list[dict[str, Any]]:
-        """Every sync's verdict (XCom); fails, after alerting, if any sync is unhealthy."""
+    def check_sync_health() -> dict[str, Any]:
+        """The catalogue's verdicts, skipped and outside syncs (XCom); fails, after alerting, on any unhealthy."""
         from include.hightouch.monitoring import check_and_alert
 
         return check_and_alert(hightouch_conn_id=HIGHTOUCH, slack_conn_id=SLACK_ALERTS)

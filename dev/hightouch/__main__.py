@@ -7,10 +7,11 @@ import logging
 import os
 from pathlib import Path
 
-from dev.hightouch.app import create_app
+from dev.hightouch.app import RateLimitBody, create_app
 from dev.hightouch.destination import SalesforceDestination
 from dev.hightouch.runner import SyncRunner
 from dev.hightouch.store import Store
+from dev.hightouch.workspace import Workspace
 from dev.localcloud.serve import serve
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import SYNCS_FILE, load_syncs
@@ -28,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--salesforce-url", required=True, help="e.g. https://localhost:8444")
     parser.add_argument("--salesforce-client-id", default="hightouch")
     parser.add_argument("--salesforce-client-secret", default="hightouch")
+    parser.add_argument(
+        "--runs-order",
+        choices=["newest-first", "oldest-first"],
+        default="newest-first",
+        help="direction of GET /syncs/{id}/runs listings (the API reference documents none)",
+    )
+    parser.add_argument("--rate-limit", type=int, default=200, help="requests per window (Hightouch: 200)")
+    parser.add_argument("--rate-limit-seconds", type=float, default=10.0, help="the window (Hightouch: 10 s)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -40,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
         args.snowflake_port,
         lambda: SalesforceDestination(args.salesforce_url, args.salesforce_client_id, args.salesforce_client_secret),
     )
-    serve(create_app(catalogue, store, runner, args.token), args.host, args.port)
+    app = create_app(
+        Workspace(catalogue, store),
+        store,
+        runner,
+        args.token,
+        runs_newest_first=args.runs_order == "newest-first",
+        rate_limit=RateLimitBody(requests=args.rate_limit, seconds=args.rate_limit_seconds),
+    )
+    serve(app, args.host, args.port)
     return 0
 
 

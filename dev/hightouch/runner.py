@@ -31,9 +31,9 @@ def _counts(added: int = 0, changed: int = 0, removed: int = 0) -> dict[str, int
     return {"addedCount": added, "changedCount": changed, "removedCount": removed}
 
 
-def new_run(sync_id: str) -> dict[str, Any]:
+def new_run() -> dict[str, Any]:
+    """A run as ``SyncRun`` of the API reference shows it (the store adds its ``id``)."""
     return {
-        "syncId": sync_id,
         "status": "queued",
         "error": None,
         "createdAt": now_iso(),
@@ -74,8 +74,8 @@ class ModelQueryError(RuntimeError):
 
 
 def query_model(snowflake_host: str, snowflake_port: int, sync: Sync) -> list[dict[str, Any]]:
-    """Read the columns the sync maps from its model table (as Hightouch's table-selector models do)."""
-    columns = sorted(sync.columns)
+    """Read the columns the sync maps, and its primary key, from its model table (as table models do)."""
+    columns = sorted(sync.columns | {sync.primary_key})
     sql = f"SELECT {', '.join(columns)} FROM {sync.model}"
     try:
         with connect(snowflake_port, "hightouch", host=snowflake_host, login_timeout=15, network_timeout=120) as conn:
@@ -122,7 +122,7 @@ class SyncRunner:
         threading.Thread(target=self._work, name="hightouch-runner", daemon=True).start()
 
     def trigger(self, sync: Sync, full_resync: bool = False) -> dict[str, Any]:
-        run = self.store.create_run(sync.id, new_run(sync.id))
+        run = self.store.create_run(sync.id, new_run())
         self._queue.put({"run": run, "sync": sync, "full_resync": full_resync})
         return run
 

@@ -1,4 +1,5 @@
-"""Persistent state of the Hightouch emulator: runs, per-row errors and each sync's last synced rows."""
+"""Persistent state of the Hightouch emulator: runs, per-row errors, each sync's last synced rows, and the
+workspace's changes to the catalogue (syncs disabled, scheduled or removed; models pointed at another table)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,13 @@ CREATE TABLE IF NOT EXISTS synced_rows (
     primary_key TEXT NOT NULL,
     row_hash TEXT NOT NULL,
     PRIMARY KEY (sync_id, primary_key)
+);
+-- Changes made through the API (PATCH) or the admin endpoints, over the catalogue: kind is 'sync' or 'model'.
+CREATE TABLE IF NOT EXISTS overrides (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
 );
 """
 # Run ids start high so they never look like sync ids in logs.
@@ -61,7 +69,7 @@ class Store:
     def create_run(self, sync_id: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._tx() as db:
             cursor = db.execute("INSERT INTO runs (sync_id, body) VALUES (?, '{}')", (sync_id,))
-            run = {**body, "id": str(cursor.lastrowid)}
+            run = {**body, "id": cursor.lastrowid}
             db.execute("UPDATE runs SET body = ? WHERE id = ?", (json.dumps(run), cursor.lastrowid))
         return run
 
@@ -69,8 +77,8 @@ class Store:
         with self._tx() as db:
             db.execute("UPDATE runs SET body = ? WHERE id = ?", (json.dumps(run), int(run["id"])))
 
-    def run(self, sync_id: str, run_id: str) -> dict[str, Any] | None:
-        if not run_id.isdigit():
+    def run(self, sync_id: str, run_id: str | int) -> dict[str, Any] | None:
+        if not str(run_id).isdigit():
             return None
         with self._lock:
             row = self._db.execute(
@@ -78,12 +86,31 @@ class Store:
             ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def runs(self, sync_id: str, limit: int) -> list[dict[str, Any]]:
+    def runs(self, sync_id: str) -> list[dict[str, Any]]:
+        """Every run of a sync, oldest first."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT body FROM runs WHERE sync_id = ? ORDER BY id DESC LIMIT ?", (sync_id, limit)
-            ).fetchall()
+            rows = self._db.execute("SELECT body FROM runs WHERE sync_id = ? ORDER BY id", (sync_id,)).fetchall()
         return [json.loads(body) for (body,) in rows]
+
+    def latest_run(self, sync_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM runs WHERE sync_id = ? ORDER BY id DESC LIMIT 1", (sync_id,)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def overrides(self, kind: str) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, body FROM overrides WHERE kind = ?", (kind,)).fetchall()
+        return {key: json.loads(body) for key, body in rows}
+
+    def set_override(self, kind: str, key: str, body: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO overrides VALUES (?, ?, ?)", (kind, key, json.dumps(body)))
+
+    def clear_overrides(self) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM overrides")
 
     def unfinished_runs(self) -> list[dict[str, Any]]:
         with self._lock:

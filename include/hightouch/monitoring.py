@@ -1,11 +1,21 @@
-"""Is every Hightouch sync healthy? A sync is healthy when its last finished run succeeded.
+"""Are the Hightouch syncs of ``syncs.yaml`` healthy? A sync is healthy when its last finished run succeeded.
 
-Activation runs syncs from Airflow, but syncs also run on Hightouch schedules, by hand, or not at all: a sync
-whose last run failed, only half-worked (``warning``), or never ran leaves Salesforce behind the warehouse
-without any Airflow task turning red. This module asks Hightouch for every sync and its recent runs (through
-the provider's ``HightouchHook``: same connection, auth and API retries as the operator), classifies them with
-pure functions (unit-tested on API payloads), and alerts: a warning log line per unhealthy sync, one Slack
-message if the ``slack_alerts`` connection exists, and a failed task.
+Activation runs syncs from Airflow, but a sync may also be run by hand, or not at all: a sync whose last run
+failed, only half-worked (``warning``), or never ran leaves Salesforce behind the warehouse without any Airflow
+task turning red. This module judges every sync of the catalogue (``syncs.default_syncs()``), the syncs the
+pipeline depends on, by what the Hightouch API reference documents (https://hightouch.com/docs/api-reference):
+
+- the sync object (``GET /syncs``) carries ``status``, "the overall status of the sync", which the Hightouch UI
+  derives from the latest run (https://hightouch.com/docs/syncs/overview), ``lastRunAt`` and ``disabled``;
+- ``GET /syncs/{id}/runs`` promises no order (``orderBy`` defaults to ``id`` and no direction is documented),
+  so runs are only read to explain a verdict or to find the last finished run while one is in progress, and
+  always as a whole window (``after`` = now - lookback, every page), ordered here by ``createdAt`` and id.
+
+Verdicts come from pure functions over API payloads (unit-tested); the calls are at the edge
+(``check_workspace``). A catalogue sync missing from the workspace is unhealthy; a disabled one is skipped
+(logged, not judged: ``preflight`` reports it); a workspace sync that is not in the catalogue is listed in
+its own log section, not judged. On any unhealthy sync: a warning line per sync, one Slack message if the
+``slack_alerts`` connection exists, and a failed task.
 
 Slack is posted with ``HttpHook`` to an incoming webhook: apache-airflow-providers-slack is not in this image,
 and one JSON POST does not justify a dependency. The ``slack_alerts`` connection is an ``http`` connection with
@@ -15,36 +25,39 @@ and one JSON POST does not justify a dependency. The ``slack_alerts`` connection
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import requests
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
-from airflow_provider_hightouch.consts import PENDING_STATUSES, SUCCESS, TERMINAL_STATUSES
-from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 
 from include.connections import HIGHTOUCH, SLACK_ALERTS
+from include.hightouch.api import HightouchApi
 from include.hightouch.operator import row_counts
+from include.hightouch.syncs import SyncCatalogue, default_syncs
 
 log = logging.getLogger(__name__)
 
-#: How many recent runs to read per sync to find the last finished one (runs can queue behind a running one).
-RUNS_PER_SYNC = 10
-#: Hightouch's default and documented page size for ``GET /syncs``.
-PAGE_SIZE = 100
+#: Run statuses (the reference's ``SyncRunStatus``) of a run that has ended, and of one still going.
+FINISHED = frozenset({"success", "warning", "failed", "cancelled", "interrupted"})
+IN_PROGRESS = frozenset({"queued", "querying", "processing", "reporting"})
+SUCCESS = "success"
+#: How far back runs are read to find the last finished one while a run is in progress.
+LOOKBACK = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
 class SyncHealth:
-    """One sync's verdict, with what an alert needs to say about it."""
+    """One catalogue sync's verdict, with what an alert needs to say about it."""
 
-    sync_id: str
+    sync_id: str | None  # None when the workspace has no sync with this slug
     slug: str
     healthy: bool
-    status: str | None  # status of the last finished run; None if no finished run was found
+    status: str | None  # the status the verdict rests on: the sync's, or the last finished run's
     run_id: str | None
     run_at: str | None  # when that run finished (or was created, if Hightouch gave no finish time)
     failed_rows: int
@@ -56,6 +69,26 @@ class SyncHealth:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class MonitorReport:
+    """The catalogue's verdicts, the catalogue syncs skipped, and the workspace syncs outside the catalogue."""
+
+    verdicts: tuple[SyncHealth, ...]
+    disabled: tuple[str, ...] = ()  # slugs of catalogue syncs disabled in Hightouch: not judged
+    outside_catalogue: tuple[str, ...] = ()  # "slug (id N, status S)" of workspace syncs not in syncs.yaml
+    unhealthy: tuple[SyncHealth, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "unhealthy", tuple(v for v in self.verdicts if not v.healthy))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdicts": [v.as_dict() for v in self.verdicts],
+            "disabled": list(self.disabled),
+            "outside_catalogue": list(self.outside_catalogue),
+        }
+
+
 def _run_order(run: Mapping[str, Any]) -> tuple[str, int]:
     run_id = str(run.get("id", ""))
     return str(run.get("createdAt") or ""), int(run_id) if run_id.isdigit() else -1
@@ -63,89 +96,160 @@ def _run_order(run: Mapping[str, Any]) -> tuple[str, int]:
 
 def last_finished_run(runs: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     """The newest run in a terminal state, whatever order the API listed them in."""
-    finished = [r for r in runs if r.get("status") in TERMINAL_STATUSES]
+    finished = [r for r in runs if r.get("status") in FINISHED]
     return max(finished, key=_run_order) if finished else None
 
 
-def assess(sync: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> SyncHealth:
-    """Classify a sync (``GET /syncs`` item) from its recent runs (``GET /syncs/{id}/runs``).
+def is_disabled(sync: Mapping[str, Any]) -> bool:
+    """``disabled``: "Whether the sync has been disabled by the user" (``status`` may also say ``disabled``)."""
+    return bool(sync.get("disabled")) or sync.get("status") == "disabled"
 
-    A run still in progress is not judged: the previous finished run decides, so a monitor that happens to
-    run during an activation does not flap. No finished run at all (never run, or only queued runs) is
-    unhealthy: nothing has reached the destination.
-    """
-    sync_id, slug = str(sync["id"]), str(sync.get("slug") or sync["id"])
-    in_progress = any(r.get("status") in PENDING_STATUSES for r in runs)
-    last = last_finished_run(runs)
-    if last is None:
-        never = not runs and not sync.get("lastRunAt")
-        return SyncHealth(
-            sync_id=sync_id,
-            slug=slug,
-            healthy=False,
-            status=None,
-            run_id=None,
-            run_at=None,
-            failed_rows=0,
-            error=None,
-            in_progress=in_progress,
-            reason="has never run" if never else f"no finished run among its {len(runs)} most recent runs",
-        )
 
-    status = str(last["status"])
-    failed = sum(row_counts(last, "failedRows").values())
-    run_at = last.get("finishedAt") or last.get("createdAt")
-    if status == SUCCESS:
-        reason = f"last run {last['id']} succeeded at {run_at}"
-    else:
-        reason = f"last run {last['id']} ended {status} at {run_at}: {failed} failed rows; error: {last.get('error')}"
-    if in_progress:
-        reason += " (a run is in progress now)"
+def never_ran(sync: Mapping[str, Any]) -> bool:
+    """``pending`` ("no runs have been scheduled yet") and no ``lastRunAt``."""
+    return sync.get("status") == "pending" and not sync.get("lastRunAt")
+
+
+def needs_runs(sync: Mapping[str, Any]) -> bool:
+    """Whether judging or explaining this sync needs its runs: yes unless it is disabled, healthy or never ran."""
+    return not is_disabled(sync) and sync.get("status") != SUCCESS and not never_ran(sync)
+
+
+def _verdict(
+    sync: Mapping[str, Any], healthy: bool, status: str | None, reason: str, run: Mapping[str, Any] | None = None
+) -> SyncHealth:
     return SyncHealth(
-        sync_id=sync_id,
-        slug=slug,
-        healthy=status == SUCCESS,
+        sync_id=str(sync["id"]),
+        slug=str(sync.get("slug") or sync["id"]),
+        healthy=healthy,
         status=status,
-        run_id=str(last["id"]),
-        run_at=run_at,
-        failed_rows=failed,
-        error=last.get("error"),
-        in_progress=in_progress,
+        run_id=None if run is None else str(run["id"]),
+        run_at=None if run is None else (run.get("finishedAt") or run.get("createdAt")),
+        failed_rows=0 if run is None else sum(row_counts(run, "failedRows").values()),
+        error=None if run is None else run.get("error"),
+        in_progress=sync.get("status") in IN_PROGRESS,
         reason=reason,
     )
 
 
-def alert_text(unhealthy: Sequence[SyncHealth], total: int) -> str:
+def _run_reason(run: Mapping[str, Any], failed_rows: int) -> str:
+    status, at = run["status"], run.get("finishedAt") or run.get("createdAt")
+    if status == SUCCESS:
+        return f"last run {run['id']} succeeded at {at}"
+    return f"last run {run['id']} ended {status} at {at}: {failed_rows} failed rows; error: {run.get('error')}"
+
+
+def judge_sync(sync: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] = (), lookback: str = "7 days") -> SyncHealth:
+    """Judge an enabled sync (a ``GET /syncs`` item) by its ``status``, with its recent runs for the details.
+
+    ``runs`` are the sync's runs of the last ``lookback`` (any order). A terminal status decides at once
+    (``success`` healthy; ``warning``, ``failed``, ``cancelled``, ``interrupted`` not). A run in progress is not
+    judged: the newest finished run among ``runs`` decides, so a monitor that runs during an activation does not
+    flap; none in the window is unhealthy. ``pending`` without ``lastRunAt`` means it never ran: unhealthy.
+    """
+    status = sync.get("status")
+    last = last_finished_run(runs)
+    if never_ran(sync):
+        return _verdict(sync, False, None, "has never run")
+    if status in FINISHED:
+        # The run that explains the status, when the window holds it (the newest finished run, same status).
+        run = last if last is not None and last.get("status") == status else None
+        if run is not None:
+            reason = _run_reason(run, sum(row_counts(run, "failedRows").values()))
+        elif status == SUCCESS:
+            reason = f"status success, last run at {sync.get('lastRunAt')}"
+        else:
+            reason = f"status {status}, last run at {sync.get('lastRunAt')} (no run of the last {lookback} to detail)"
+        return _verdict(sync, status == SUCCESS, status, reason, run)
+    if status in IN_PROGRESS or status == "pending":  # pending after a run: treated as a run about to start
+        if last is None:
+            return _verdict(sync, False, None, f"a run is {status} and no run finished in the last {lookback}")
+        reason = _run_reason(last, sum(row_counts(last, "failedRows").values())) + f" (a run is {status} now)"
+        return _verdict(sync, last["status"] == SUCCESS, str(last["status"]), reason, last)
+    return _verdict(sync, False, None if status is None else str(status), f"unexpected sync status {status!r}")
+
+
+def missing_sync(slug: str, model: str) -> SyncHealth:
+    """The verdict on a catalogue sync that the workspace does not have."""
+    return SyncHealth(
+        sync_id=None,
+        slug=slug,
+        healthy=False,
+        status=None,
+        run_id=None,
+        run_at=None,
+        failed_rows=0,
+        error=None,
+        in_progress=False,
+        reason=f"not found in the Hightouch workspace: no sync has the slug {slug} (syncs.yaml: model {model})",
+    )
+
+
+def catalogue_syncs_in_workspace(
+    catalogue: SyncCatalogue, workspace: Sequence[Mapping[str, Any]]
+) -> dict[str, Mapping[str, Any] | None]:
+    """Each catalogue slug (in catalogue order) with its workspace sync, None when the workspace has none."""
+    by_slug = {str(sync.get("slug")): sync for sync in workspace}
+    return {entry.slug: by_slug.get(entry.slug) for entry in catalogue.syncs}
+
+
+def build_report(
+    catalogue: SyncCatalogue,
+    workspace: Sequence[Mapping[str, Any]],
+    runs_by_sync_id: Mapping[str, Sequence[Mapping[str, Any]]],
+    lookback: str = "7 days",
+) -> MonitorReport:
+    """The monitor's whole verdict from API payloads: every ``GET /syncs`` item and the runs read per sync id."""
+    verdicts: list[SyncHealth] = []
+    disabled: list[str] = []
+    matched = catalogue_syncs_in_workspace(catalogue, workspace)
+    for entry in catalogue.syncs:
+        sync = matched[entry.slug]
+        if sync is None:
+            verdicts.append(missing_sync(entry.slug, entry.model))
+        elif is_disabled(sync):
+            disabled.append(entry.slug)
+        else:
+            verdicts.append(judge_sync(sync, runs_by_sync_id.get(str(sync["id"]), ()), lookback))
+    slugs = {entry.slug for entry in catalogue.syncs}
+    outside = [
+        f"{sync.get('slug')} (id {sync.get('id')}, status {sync.get('status')})"
+        for sync in workspace
+        if sync.get("slug") not in slugs
+    ]
+    return MonitorReport(tuple(verdicts), tuple(disabled), tuple(outside))
+
+
+def alert_text(report: MonitorReport) -> str:
     """The Slack message: one line per unhealthy sync, most useful facts first."""
-    lines = [f":rotating_light: Hightouch: {len(unhealthy)} of {total} syncs unhealthy"]
-    lines += [f"• `{h.slug}` (id {h.sync_id}): {h.reason}" for h in unhealthy]
+    lines = [f":rotating_light: Hightouch: {len(report.unhealthy)} of {len(report.verdicts)} syncs unhealthy"]
+    lines += [f"• `{h.slug}` (id {h.sync_id}): {h.reason}" for h in report.unhealthy]
     return "\n".join(lines)
 
 
-def list_syncs(hook: HightouchHook, page_size: int = PAGE_SIZE) -> list[dict[str, Any]]:
-    """Every sync in the workspace, page by page (``limit``/``offset``; a short page is the last one).
+def check_workspace(
+    conn_id: str = HIGHTOUCH,
+    catalogue: SyncCatalogue | None = None,
+    *,
+    page_size: int = 100,
+    lookback: dt.timedelta = LOOKBACK,
+) -> MonitorReport:
+    """Read the workspace's syncs, and the recent runs of those that need them, and judge the catalogue."""
+    catalogue = catalogue or default_syncs()
+    api = HightouchApi(conn_id)
+    workspace = api.syncs(page_size)
+    after = dt.datetime.now(dt.UTC) - lookback
+    runs = {
+        str(sync["id"]): api.sync_runs(str(sync["id"]), after=after, page_size=page_size)
+        for sync in catalogue_syncs_in_workspace(catalogue, workspace).values()
+        if sync is not None and needs_runs(sync)
+    }
+    return build_report(catalogue, workspace, runs, _describe(lookback))
 
-    The hook's ``make_request`` unwraps ``data`` and drops ``hasMore``, hence the short-page rule.
-    """
-    syncs: list[dict[str, Any]] = []
-    while True:
-        page = hook.make_request("GET", "syncs", data={"limit": page_size, "offset": len(syncs)})
-        syncs += page
-        if len(page) < page_size:
-            return syncs
 
-
-def recent_runs(hook: HightouchHook, sync_id: str, limit: int = RUNS_PER_SYNC) -> list[dict[str, Any]]:
-    """The sync's newest runs (Hightouch lists them newest first; ``assess`` does not rely on it)."""
-    return list(hook.make_request("GET", f"syncs/{sync_id}/runs", data={"limit": limit}))
-
-
-def check_syncs(
-    conn_id: str = HIGHTOUCH, *, page_size: int = PAGE_SIZE, runs_per_sync: int = RUNS_PER_SYNC
-) -> list[SyncHealth]:
-    """Every sync's health, in the order Hightouch lists them."""
-    hook = HightouchHook(hightouch_conn_id=conn_id)
-    return [assess(sync, recent_runs(hook, str(sync["id"]), runs_per_sync)) for sync in list_syncs(hook, page_size)]
+def _describe(lookback: dt.timedelta) -> str:
+    hours = lookback.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
 
 
 def post_to_slack(text: str, conn_id: str = SLACK_ALERTS) -> bool:
@@ -161,27 +265,40 @@ def post_to_slack(text: str, conn_id: str = SLACK_ALERTS) -> bool:
     return True
 
 
-def check_and_alert(hightouch_conn_id: str = HIGHTOUCH, slack_conn_id: str = SLACK_ALERTS) -> list[dict[str, Any]]:
-    """Check every sync, alert on the unhealthy ones and fail; return every verdict when all are healthy.
-
-    Fails with ``AirflowFailException`` (no retries): the syncs will not heal within a retry delay, and each
-    retry would post the same Slack alert again. Errors reaching Hightouch stay ordinary (retried) failures.
-    """
-    verdicts = check_syncs(hightouch_conn_id)
-    unhealthy = [v for v in verdicts if not v.healthy]
-    for verdict in verdicts:
+def log_report(report: MonitorReport) -> None:
+    """One line per catalogue sync, then the skipped syncs and the workspace syncs outside the catalogue."""
+    for verdict in report.verdicts:
         if verdict.healthy:
             log.info("Hightouch sync %s (id %s) healthy: %s", verdict.slug, verdict.sync_id, verdict.reason)
         else:
             log.warning("Hightouch sync %s (id %s) UNHEALTHY: %s", verdict.slug, verdict.sync_id, verdict.reason)
-    if not unhealthy:
-        return [v.as_dict() for v in verdicts]
+    for slug in report.disabled:
+        log.info("Hightouch sync %s skipped: disabled in Hightouch (not judged; preflight reports it)", slug)
+    if report.outside_catalogue:
+        log.info(
+            "Hightouch syncs in the workspace but not in syncs.yaml (not judged): %s",
+            "; ".join(report.outside_catalogue),
+        )
+
+
+def check_and_alert(
+    hightouch_conn_id: str = HIGHTOUCH, slack_conn_id: str = SLACK_ALERTS, catalogue: SyncCatalogue | None = None
+) -> dict[str, Any]:
+    """Judge the catalogue's syncs, alert on the unhealthy ones and fail; return the report when all are healthy.
+
+    Fails with ``AirflowFailException`` (no retries): the syncs will not heal within a retry delay, and each
+    retry would post the same Slack alert again. Errors reaching Hightouch stay ordinary (retried) failures.
+    """
+    report = check_workspace(hightouch_conn_id, catalogue)
+    log_report(report)
+    if not report.unhealthy:
+        return report.as_dict()
 
     try:
-        post_to_slack(alert_text(unhealthy, len(verdicts)), slack_conn_id)
+        post_to_slack(alert_text(report), slack_conn_id)
     except (AirflowException, requests.RequestException) as exc:  # the failure below still reports everything
         log.error("Could not post the alert to Slack: %s", exc)
     raise AirflowFailException(
-        f"{len(unhealthy)} of {len(verdicts)} Hightouch syncs unhealthy: "
-        + "; ".join(f"{h.slug}: {h.reason}" for h in unhealthy)
+        f"{len(report.unhealthy)} of {len(report.verdicts)} Hightouch syncs unhealthy: "
+        + "; ".join(f"{h.slug}: {h.reason}" for h in report.unhealthy)
     )

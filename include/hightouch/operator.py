@@ -1,24 +1,32 @@
 """Run one Hightouch sync by slug, wait for it, and hand the run's outcome to Airflow.
 
-The provider's ``HightouchTriggerSyncOperator`` already triggers, polls (with its timeout) and retries API calls,
-so this subclass reuses all of that through the provider's ``HightouchHook``. What it adds is what an on-call
-engineer needs and the provider 5.0.0 loses: in synchronous mode it returns nothing (its own result parsing
-fails, see ``../shared/NOTES.md``), and on a failed run its exception carries neither the row counts nor the
-run's details. Here the task logs one line per run, returns the run as a dict (XCom ``return_value``), and a
-failed task says which run failed, how, and how many rows Salesforce rejected.
+The provider's ``HightouchTriggerSyncOperator`` and its ``HightouchHook`` trigger a run and read it back, with
+their retries of API calls; this subclass reuses them. What it adds is what an on-call engineer needs and the
+provider 5.0.0 loses:
+
+- an unknown slug fails at once, naming the slug, the Hightouch host and workspace (the provider triggers by
+  slug, gets an error, retries it three times and raises "Exceeded max number of retries" and nothing else);
+  so does a connection Hightouch cannot accept (``connection.connection_problems``) or a disabled sync;
+- a run id that answers no run ends in a clear error (the provider indexes the empty list: ``IndexError``);
+- in synchronous mode the provider returns nothing (its own result parsing fails), and on a failed run its
+  exception carries neither the row counts nor the run's details. Here the task logs one line per run,
+  returns the run as a dict (XCom ``return_value``), and a failed task says which run failed, how, and how
+  many rows Salesforce rejected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_hightouch.consts import TERMINAL_STATUSES
 from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 from airflow_provider_hightouch.operators.hightouch import HightouchTriggerSyncOperator
 
 from include.connections import HIGHTOUCH
+from include.hightouch.api import HightouchApi
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -26,6 +34,8 @@ if TYPE_CHECKING:
 #: Terminal statuses that mean the run did not do its job, whatever error_on_warning says.
 FAILED_STATUSES = frozenset({"failed", "cancelled", "interrupted"})
 WARNING = "warning"
+#: Polls in a row that may find no run for the triggered run id before the task gives up on it.
+MISSING_RUN_POLLS = 3
 
 
 class RowCounts(TypedDict):
@@ -100,13 +110,37 @@ def failure_message(result: SyncRunResult, error_on_warning: bool) -> str | None
     )
 
 
+def unknown_slug_message(slug: str, host: str, workspace_id: str | None) -> str:
+    """Why the task stops when the workspace has no sync with this slug, and how to fix it."""
+    workspace = f"workspace {workspace_id}" if workspace_id else "the workspace (it lists no sync at all)"
+    return (
+        f"Hightouch sync slug {slug!r} not found in {workspace} at {host} (GET /syncs?slug={slug} answered no"
+        f" sync). Create the sync with this slug in that workspace (see include/hightouch/syncs.yaml), or check"
+        f" that the connection's API key belongs to the workspace that holds it."
+    )
+
+
+def find_run(runs: Sequence[Mapping[str, Any]], run_id: str) -> Mapping[str, Any] | None:
+    """The run with id ``run_id`` in an answer to ``GET syncs/{id}/runs?runId=``; None when it is not there."""
+    return next((run for run in runs if str(run.get("id")) == str(run_id)), None)
+
+
 class HightouchSyncOperator(HightouchTriggerSyncOperator):
     """Trigger a Hightouch sync by slug, wait for its run, log it, return it, and fail if it did not succeed.
 
-    Slugs, not ids, because ``syncs.yaml`` names syncs by slug and a slug survives re-creating a sync.
+    Slugs, not ids, because ``syncs.yaml`` names syncs by slug and a slug survives re-creating a sync. The slug
+    is resolved first (``GET /syncs?slug=``): an unknown slug, a disabled sync or an unusable connection fails
+    the task at once with ``AirflowFailException`` (no retry: a retry cannot fix them). The run is then
+    triggered by the id found, so the run polled is the one of that sync.
+
     ``error_on_warning`` defaults to True (the provider's default is False): a ``warning`` run means some rows
     never reached Salesforce, and a green task would hide that until someone notices a missing record.
-    Polling interval, timeout and the API retries are the provider's (``wait_seconds``, ``timeout``).
+
+    Polling: one ``GET /syncs/{id}/runs?runId=`` every ``wait_seconds`` (1 s) until the run ends or ``timeout``
+    (s) passes. Hightouch allows 200 requests per 10 seconds per workspace
+    (https://hightouch.com/docs/developer-tools/api-guide#hightouch-api-rate-limits): one sync polling makes
+    10 requests per 10 s, so even ten syncs polling at once stay at half the limit. The provider's hook retries
+    a failed poll request (three more tries, 0.5 s apart).
     """
 
     def __init__(
@@ -130,10 +164,10 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
         )
 
     def execute(self, context: Context) -> SyncRunResult:
-        hook = HightouchHook(hightouch_conn_id=self.hightouch_conn_id, api_version=self.api_version)
         slug = str(self.sync_slug)
-        run_id = str(hook.start_sync(sync_slug=slug))
-        sync_id = str(hook.get_sync_from_slug(sync_slug=slug))
+        sync_id = self._resolve(slug)
+        hook = HightouchHook(hightouch_conn_id=self.hightouch_conn_id, api_version=self.api_version)
+        run_id = str(hook.start_sync(sync_id=sync_id))
         self.log.info("Triggered Hightouch sync %s (id %s): run %s", slug, sync_id, run_id)
 
         result = summarize_run(slug, sync_id, self._wait_for_run(hook, sync_id, run_id))
@@ -145,20 +179,53 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
             self.log.warning("Run %s ended with warning: %s", run_id, result["error"])
         return result
 
-    def _wait_for_run(self, hook: HightouchHook, sync_id: str, run_id: str) -> dict[str, Any]:
-        """Poll with the provider's loop; return the finished run even when the provider raised on its status.
-
-        ``poll_sync`` raises on failed/cancelled/interrupted before returning the run, so the run is read once
-        more to report its counts. If it is still unfinished, the provider raised for a timeout or an API
-        failure: that error is the right one to surface, unchanged.
-        """
-        try:
-            output = hook.poll_sync(
-                sync_id, run_id, fail_on_warning=False, poll_interval=self.wait_seconds, poll_timeout=self.timeout
+    def _resolve(self, slug: str) -> str:
+        """The id of the enabled sync ``slug``; AirflowFailException when it does not exist or is disabled."""
+        api = HightouchApi(self.hightouch_conn_id)
+        sync = api.sync_by_slug(slug)
+        if sync is None:
+            raise AirflowFailException(unknown_slug_message(slug, api.host, api.workspace_id()))
+        if sync.get("disabled"):
+            raise AirflowFailException(
+                f"Hightouch sync {slug} (id {sync['id']}) is disabled in workspace {sync.get('workspaceId')} at"
+                f" {api.host}: enable it in Hightouch (the sync's Settings) to let Airflow run it"
             )
-        except AirflowException:
-            run = hook.get_sync_run_details(sync_id, run_id)[0]
-            if run.get("status") not in TERMINAL_STATUSES:
-                raise
-            return dict(run)
-        return dict(output.sync_run_details)
+        return str(sync["id"])
+
+    def _wait_for_run(self, hook: HightouchHook, sync_id: str, run_id: str) -> dict[str, Any]:
+        """Poll the run until it ends (whatever its status) and return it; AirflowException on timeout or no run.
+
+        A just-triggered run may take a moment to be listed, so up to ``MISSING_RUN_POLLS`` polls in a row may
+        find none; after that the run id is taken to answer no run. A retry of the task triggers a new run.
+        """
+        deadline = time.monotonic() + self.timeout
+        missing = 0
+        status = None
+        while True:
+            run = find_run(hook.get_sync_run_details(sync_id, run_id), run_id)
+            if run is None:
+                missing += 1
+                if missing >= MISSING_RUN_POLLS:
+                    raise AirflowException(
+                        f"Hightouch answered no run for run {run_id} of sync {sync_id}: GET syncs/{sync_id}/runs"
+                        f"?runId={run_id} listed no such run {missing} times in a row. The trigger returned this"
+                        " run id; check the sync's runs in Hightouch."
+                    )
+            else:
+                missing = 0
+                status = run.get("status")
+                if status in TERMINAL_STATUSES:
+                    return dict(run)
+                self.log.info(
+                    "Hightouch sync %s run %s: %s, %.0f%% done",
+                    sync_id,
+                    run_id,
+                    status,
+                    100 * float(run.get("completionRatio") or 0),
+                )
+            if time.monotonic() >= deadline:
+                raise AirflowException(
+                    f"Hightouch sync {sync_id} run {run_id} did not finish within {self.timeout} s;"
+                    f" last status {status or 'unknown (no run listed)'}"
+                )
+            time.sleep(self.wait_seconds)

@@ -33,13 +33,17 @@ def use_connection() -> None:
     )
 
 
-def start_emulator(state_dir: Path, syncs: Path = TEST_SYNCS) -> int:
-    """Start the emulator on PORT with its state in ``state_dir``; wait until it answers; return its pid."""
+def start_emulator(state_dir: Path, syncs: Path = TEST_SYNCS, *options: str) -> int:
+    """Start the emulator on PORT with its state in ``state_dir``; wait until it answers; return its pid.
+
+    ``options`` are more command-line options, e.g. ``--runs-order oldest-first``.
+    """
     argv = [
         sys.executable, "-m", "dev.hightouch", "--port", str(PORT), "--state-dir", str(state_dir),
         "--syncs", str(syncs),
         "--snowflake-port", TEST_PORTS["LOCALCLOUD_SNOWFLAKE_PORT"],
         "--salesforce-url", f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}",
+        *options,
     ]  # fmt: skip
     pid = spawn(argv, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, log_path=state_dir / "hightouch.log",
                 cwd=REPO_ROOT)  # fmt: skip

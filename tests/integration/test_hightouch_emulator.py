@@ -168,11 +168,143 @@ def test_broken_model_fails_the_run_and_the_task_with_its_error(hightouch) -> No
     assert "Query failed" in run["error"]
 
 
-def test_unknown_sync_and_bad_token_are_refused(hightouch) -> None:
-    assert requests.post(f"{BASE}/syncs/trigger", data={"syncSlug": "nope"}, headers=AUTH, timeout=5).status_code == 404
-    assert requests.get(f"{BASE}/syncs", headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+def test_unknown_sync_and_bad_token_are_refused_with_documented_error_bodies(hightouch) -> None:
+    unknown = requests.post(f"{BASE}/syncs/trigger", data={"syncSlug": "nope"}, headers=AUTH, timeout=5)
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "Sync with slug nope not found"})
+    missing = requests.get(f"{BASE}/syncs/999", headers=AUTH, timeout=5)
+    assert (missing.status_code, missing.json()) == (404, {"error": "Sync 999 not found"})
+    refused = requests.get(f"{BASE}/syncs", headers={"Authorization": "Bearer wrong"}, timeout=5)
+    assert (refused.status_code, list(refused.json())) == (401, ["error"])
+    neither = requests.post(f"{BASE}/syncs/trigger", data={}, headers=AUTH, timeout=5)
+    assert (neither.status_code, neither.json()) == (400, {"error": "Either syncId or syncSlug is required"})
+    invalid = requests.get(f"{BASE}/syncs", params={"orderBy": "color"}, headers=AUTH, timeout=5)
+    assert invalid.status_code == 422
+    assert invalid.json()["message"] == "Validation failed"
+    assert list(invalid.json()["details"]) == ["orderBy"]
+    not_a_number = requests.get(f"{BASE}/syncs/abc/runs", headers=AUTH, timeout=5)
+    assert (not_a_number.status_code, list(not_a_number.json()["details"])) == (422, ["syncId"])
     listed = requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5).json()["data"]
     assert [s["slug"] for s in listed] == ["test-accounts", "test-contacts", "test-broken-model"]
+
+
+SYNC_FIELDS = {
+    "id", "slug", "workspaceId", "createdAt", "updatedAt", "destinationId", "modelId", "configuration", "schedule",
+    "status", "disabled", "lastRunAt", "referencedColumns", "primaryKey", "externalSegment", "tags",
+}  # fmt: skip
+MODEL_FIELDS = {
+    "id", "name", "slug", "description", "workspaceId", "primaryKey", "createdAt", "updatedAt", "sourceId",
+    "queryType", "tags", "isSchema", "syncs", "lastRunSize", "table",
+}  # fmt: skip
+RUN_FIELDS = {
+    "id", "createdAt", "startedAt", "finishedAt", "querySize", "status", "completionRatio", "plannedRows",
+    "successfulRows", "failedRows", "error",
+}  # fmt: skip
+
+
+def test_syncs_models_and_runs_have_the_fields_of_the_api_reference(hightouch) -> None:
+    sync = requests.get(f"{BASE}/syncs/2001", headers=AUTH, timeout=5).json()
+    assert set(sync) == SYNC_FIELDS
+    assert (sync["id"], sync["slug"], sync["workspaceId"], sync["modelId"]) == (2001, "test-accounts", 42, 2001)
+    assert (sync["schedule"], sync["disabled"], sync["status"]) == (None, False, "success")
+    assert sync["primaryKey"] == "ACCOUNT_EXTERNAL_ID"
+    assert sync["referencedColumns"] == ["ACCOUNT_EXTERNAL_ID", "ACCOUNT_NAME", "WEBSITE"]
+    assert sync["lastRunAt"] == _latest_run("2001")["createdAt"]
+
+    model = requests.get(f"{BASE}/models/{sync['modelId']}", headers=AUTH, timeout=5).json()
+    assert set(model) == MODEL_FIELDS
+    assert (model["queryType"], model["table"], model["primaryKey"]) == (
+        "table",
+        {"name": "ANALYTICS.HT_TESTS.ACCOUNTS"},
+        "ACCOUNT_EXTERNAL_ID",
+    )
+    assert (model["syncs"], model["lastRunSize"]) == ([2001], _latest_run("2001")["querySize"])
+    models = requests.get(f"{BASE}/models", headers=AUTH, timeout=5).json()
+    assert [m["table"]["name"] for m in models["data"]] == [
+        "ANALYTICS.HT_TESTS.ACCOUNTS",
+        "ANALYTICS.HT_TESTS.CONTACTS",
+        "ANALYTICS.HT_TESTS.DOES_NOT_EXIST",
+    ]
+    assert models["hasMore"] is False
+    by_slug = requests.get(f"{BASE}/models", params={"slug": model["slug"]}, headers=AUTH, timeout=5).json()
+    assert [m["id"] for m in by_slug["data"]] == [2001]
+
+    run = _latest_run("2001")
+    assert set(run) == RUN_FIELDS
+    assert isinstance(run["id"], int)
+    triggered = requests.post(f"{BASE}/syncs/trigger", json={"syncId": "2003"}, headers=AUTH, timeout=5).json()
+    assert list(triggered) == ["id"]
+    assert isinstance(triggered["id"], str)
+
+
+def test_lists_filter_page_and_order_as_documented(hightouch) -> None:
+    def slugs(**params: object) -> tuple[list[str], bool]:
+        body = requests.get(f"{BASE}/syncs", params=params, headers=AUTH, timeout=5).json()
+        return [s["slug"] for s in body["data"]], body["hasMore"]
+
+    assert slugs(slug="test-contacts") == (["test-contacts"], False)
+    assert slugs(modelId=2002) == (["test-contacts"], False)
+    assert slugs(limit=2) == (["test-accounts", "test-contacts"], True)
+    assert slugs(limit=2, offset=2) == (["test-broken-model"], False)
+    assert slugs(orderBy="slug") == (["test-accounts", "test-broken-model", "test-contacts"], False)
+
+    runs = requests.get(f"{BASE}/syncs/2001/runs", headers=AUTH, timeout=5).json()
+    assert len(runs["data"]) > 1, "runs without limit: Hightouch's default page of 100, not 5"
+    ids = [r["id"] for r in runs["data"]]
+    assert ids == sorted(ids, reverse=True), "this emulator lists newest first by default (--runs-order)"
+    one = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": ids[-1]}, headers=AUTH, timeout=5).json()
+    assert [r["id"] for r in one["data"]] == [ids[-1]]
+    none = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": 1}, headers=AUTH, timeout=5).json()
+    assert none == {"data": [], "hasMore": False}
+    recent = requests.get(f"{BASE}/syncs/2001/runs", params={"after": runs["data"][0]["startedAt"]}, headers=AUTH,
+                          timeout=5).json()  # fmt: skip
+    assert [r["id"] for r in recent["data"]] == [ids[0]]
+
+
+def test_the_rate_limit_answers_429_with_the_documented_body(hightouch) -> None:
+    limit = f"{BASE}/_admin/rate-limit"
+    assert requests.get(limit, headers=AUTH, timeout=5).json() == {"requests": 200, "seconds": 10.0}
+    requests.put(limit, json={"requests": 3, "seconds": 60}, headers=AUTH, timeout=5).raise_for_status()
+    try:
+        codes = [requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5) for _ in range(4)]
+    finally:
+        assert requests.delete(limit, headers=AUTH, timeout=5).status_code == 204
+    assert [c.status_code for c in codes] == [200, 200, 200, 429]
+    assert codes[-1].json() == {"error": "Rate limit exceeded: 3 requests per 60 seconds"}
+    assert requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5).status_code == 200
+
+
+def test_a_workspace_can_be_misconfigured_through_the_api_and_reset(hightouch) -> None:
+    """What preflight checks, broken one at a time as a user could break it in Hightouch, then reset."""
+    interval = {"type": "interval", "schedule": {"interval": {"unit": "day", "quantity": 1}}}
+    try:
+        patched = requests.patch(f"{BASE}/syncs/2001", json={"disabled": True, "schedule": interval}, headers=AUTH,
+                                 timeout=5)  # fmt: skip
+        assert (patched.status_code, patched.json()["disabled"], patched.json()["schedule"]) == (200, True, interval)
+        refused = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5)
+        assert (refused.status_code, refused.json()) == (400, {"error": "Sync 2001 is disabled"})
+
+        model = requests.patch(f"{BASE}/models/2002", json={"table": {"name": "ANALYTICS.HT_TESTS.OTHER"},
+                               "primaryKey": "EMAIL"}, headers=AUTH, timeout=5).json()  # fmt: skip
+        assert (model["table"], model["primaryKey"]) == ({"name": "ANALYTICS.HT_TESTS.OTHER"}, "EMAIL")
+        assert requests.get(f"{BASE}/syncs/2002", headers=AUTH, timeout=5).json()["primaryKey"] == "EMAIL"
+
+        not_emulated = requests.patch(f"{BASE}/syncs/2002", json={"configuration": {}}, headers=AUTH, timeout=5)
+        assert (not_emulated.status_code, not_emulated.json()["message"]) == (422, "Validation failed")
+        unknown = requests.patch(f"{BASE}/models/2002", json={"color": "red"}, headers=AUTH, timeout=5)
+        assert (unknown.status_code, unknown.json()["details"]) == (422, {"color": "unknown field"})
+
+        assert requests.delete(f"{BASE}/_admin/syncs/2003", headers=AUTH, timeout=5).status_code == 204
+        assert requests.get(f"{BASE}/syncs", params={"slug": "test-broken-model"}, headers=AUTH,
+                            timeout=5).json()["data"] == []  # fmt: skip
+        assert requests.get(f"{BASE}/syncs/2003", headers=AUTH, timeout=5).status_code == 404
+    finally:
+        assert requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).status_code == 204
+    restored = requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5).json()["data"]
+    assert [(s["slug"], s["disabled"], s["schedule"], s["primaryKey"]) for s in restored] == [
+        ("test-accounts", False, None, "ACCOUNT_EXTERNAL_ID"),
+        ("test-contacts", False, None, "CONTACT_EXTERNAL_ID"),
+        ("test-broken-model", False, None, "ACCOUNT_EXTERNAL_ID"),
+    ]
 
 
 def test_pacing_sends_small_batches_and_reports_progress_after_each(hightouch) -> None:
@@ -209,3 +341,25 @@ def test_runs_and_sync_state_survive_a_restart(hightouch) -> None:
     assert _latest_run("2001") == before
     _operator(sync_slug="test-accounts").execute({})
     assert _latest_run("2001")["plannedRows"] == {"addedCount": 0, "changedCount": 0, "removedCount": 0}
+
+
+def test_a_run_reads_the_table_its_model_points_at_now(hightouch) -> None:
+    """A model re-pointed in Hightouch changes what the next run queries (here a table without the rows)."""
+    hightouch["warehouse"].run(
+        "CREATE OR REPLACE TABLE ANALYTICS.HT_TESTS.ACCOUNTS_EMPTY (ACCOUNT_EXTERNAL_ID VARCHAR, ACCOUNT_NAME VARCHAR,"
+        " WEBSITE VARCHAR)"
+    )
+    try:
+        requests.patch(f"{BASE}/models/2001", json={"table": {"name": "ANALYTICS.HT_TESTS.ACCOUNTS_EMPTY"}},
+                       headers=AUTH, timeout=5).raise_for_status()  # fmt: skip
+        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5).json()["id"]
+        for _ in range(100):
+            run = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
+            run = run.json()["data"][0]
+            if run["status"] not in {"queued", "querying", "processing"}:
+                break
+            time.sleep(0.2)
+        assert (run["status"], run["querySize"]) == ("success", 0)
+        assert run["plannedRows"]["removedCount"] > 0, "every row synced before has left the model"
+    finally:
+        requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).raise_for_status()

@@ -1,6 +1,8 @@
 """HightouchSyncOperator and the sync monitor against a private Hightouch emulator syncing into Salesforce's.
 
-The emulator starts with an empty state (its own directory), so run counts and "never run" are exact.
+The emulator starts with an empty state (its own directory), so run counts and "never run" are exact. It lists
+runs oldest first (``--runs-order oldest-first``): the API reference promises no direction, and neither the
+operator nor the monitor may depend on one.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import pytest
 import requests
 import yaml
 
+from include.hightouch.syncs import load_syncs
 from tests.integration.conftest import CLOUD_HOME
 from tests.integration.hightouch_fixtures import (
     AUTH,
     BASE,
     CONN_ID,
+    PORT,
     TEST_SYNCS,
     start_emulator,
     stop_emulator,
@@ -71,8 +75,8 @@ def hightouch(emulators):
             f" 'peter@initech.com', NULL), ('op-cont-{RUN}-2', 'No', NULL, 'no@initech.com', NULL)",
         ]
     )
-    pid = start_emulator(state_dir, syncs_file)
-    yield {"warehouse": warehouse}
+    pid = start_emulator(state_dir, syncs_file, "--runs-order", "oldest-first")
+    yield {"warehouse": warehouse, "catalogue": load_syncs(syncs_file)}
     stop_emulator(state_dir, pid)
 
 
@@ -86,13 +90,15 @@ def _operator(slug: str, **kwargs):
 
 
 def _latest_run(sync_id: str) -> dict:
-    return requests.get(f"{BASE}/syncs/{sync_id}/runs", params={"limit": 1}, headers=AUTH, timeout=5).json()["data"][0]
+    """The sync's newest run, by id: this emulator lists runs oldest first."""
+    runs = requests.get(f"{BASE}/syncs/{sync_id}/runs", headers=AUTH, timeout=5).json()["data"]
+    return max(runs, key=lambda run: run["id"])
 
 
 def test_before_any_run_every_sync_is_reported_never_run(hightouch) -> None:
-    from include.hightouch.monitoring import check_syncs
+    from include.hightouch.monitoring import check_workspace
 
-    verdicts = check_syncs(CONN_ID)
+    verdicts = check_workspace(CONN_ID, hightouch["catalogue"]).verdicts
     assert [(v.slug, v.healthy, v.status, v.reason) for v in verdicts] == [
         (slug, False, None, "has never run")
         for slug in ["test-accounts", "test-contacts", "test-broken-model", "test-never-run"]
@@ -101,7 +107,7 @@ def test_before_any_run_every_sync_is_reported_never_run(hightouch) -> None:
 
 def test_successful_sync_returns_the_run_with_exact_counts(hightouch, capsys) -> None:
     first = _operator("test-accounts").execute({})
-    run_id = _latest_run("2001")["id"]
+    run_id = str(_latest_run("2001")["id"])
     assert first == {
         "sync_slug": "test-accounts",
         "sync_id": "2001",
@@ -120,7 +126,7 @@ def test_successful_sync_returns_the_run_with_exact_counts(hightouch, capsys) ->
     assert line in capsys.readouterr().out  # the task log (structlog writes it to stdout outside a worker)
 
     second = _operator("test-accounts").execute({})
-    assert second["run_id"] == _latest_run("2001")["id"] != run_id
+    assert second["run_id"] == str(_latest_run("2001")["id"]) != run_id
     assert (second["status"], second["planned_rows"], second["successful_rows"], second["query_size"]) == (
         "success",
         ZERO,
@@ -174,25 +180,53 @@ def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
     assert "DOES_NOT_EXIST" in str(failed.value)
 
 
-def test_a_timeout_or_api_failure_keeps_the_providers_error() -> None:
-    """No emulator needed: the run is still going when the provider gives up, so its own error is raised."""
+def test_a_disabled_sync_fails_at_once_and_is_not_triggered(hightouch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    before = _latest_run("2001")["id"]
+    requests.patch(f"{BASE}/syncs/2001", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
+    try:
+        with pytest.raises(AirflowFailException, match=r"^Hightouch sync test-accounts \(id 2001\) is disabled in"):
+            _operator("test-accounts").execute({})
+    finally:
+        requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).raise_for_status()
+    assert _latest_run("2001")["id"] == before
+
+
+def test_an_unknown_slug_fails_at_once_naming_the_slug_and_the_workspace(hightouch, monkeypatch) -> None:
+    """Regression: an unknown slug used to end, after four refused triggers, in "Exceeded max number of retries"."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    sent: list[tuple[str, str]] = []
+    send = requests.Session.send
+
+    def spy(self, request, **kwargs):
+        sent.append((request.method, request.url))
+        return send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", spy)
+    with pytest.raises(AirflowFailException) as failed:
+        _operator("no-such-sync").execute({})
+    message = str(failed.value)
+    assert "no-such-sync" in message
+    assert f"workspace 42 at http://127.0.0.1:{PORT}" in message
+    assert not [url for method, url in sent if method == "POST"], "nothing is triggered"
+    assert len([url for _, url in sent if "slug=no-such-sync" in url]) == 1, "the slug is looked up once, no retry"
+
+
+def test_a_run_id_that_answers_no_run_fails_clearly(hightouch) -> None:
+    """Regression: an empty answer to ``GET syncs/{id}/runs?runId=`` used to raise IndexError."""
     from airflow.sdk.exceptions import AirflowException
+    from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 
-    class TimedOutHook:
-        def poll_sync(self, *args, **kwargs):
-            raise AirflowException("Sync 2001 for request: 7' time out after 0:00:01. Last status was processing.")
-
-        def get_sync_run_details(self, sync_id: str, run_id: str) -> list[dict]:
-            return [{"id": run_id, "status": "processing"}]
-
-    with pytest.raises(AirflowException, match="time out after"):
-        _operator("test-accounts")._wait_for_run(TimedOutHook(), "2001", "7")
+    with pytest.raises(AirflowException, match=r"run 999999 .*sync 2001"):
+        _operator("test-accounts")._wait_for_run(HightouchHook(hightouch_conn_id=CONN_ID), "2001", "999999")
 
 
 def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
     from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-    from include.hightouch.monitoring import check_and_alert, check_syncs
+    from include.hightouch.monitoring import check_and_alert, check_workspace
 
     # Whatever ran before: accounts succeed, the broken model fails, contacts keep a rejected row.
     _operator("test-accounts").execute({})
@@ -201,30 +235,52 @@ def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
             _operator(slug).execute({})
 
     # Pages of 3 over 4 syncs: both pages are read.
-    verdicts = check_syncs(CONN_ID, page_size=3)
-    assert [v.slug for v in verdicts] == ["test-accounts", "test-contacts", "test-broken-model", "test-never-run"]
+    verdicts = check_workspace(CONN_ID, hightouch["catalogue"], page_size=3).verdicts
     assert [(v.slug, v.healthy) for v in verdicts] == [
         ("test-accounts", True),
         ("test-contacts", False),
         ("test-broken-model", False),
         ("test-never-run", False),
     ]
-    for verdict, sync_id in zip(verdicts[:3], ["2001", "2002", "2003"], strict=True):
+    for verdict, sync_id in zip(verdicts[1:3], ["2002", "2003"], strict=True):
         latest = _latest_run(sync_id)
-        assert (verdict.run_id, verdict.status, verdict.error) == (latest["id"], latest["status"], latest["error"])
+        assert (verdict.run_id, verdict.status, verdict.error) == (str(latest["id"]), latest["status"], latest["error"])
         assert verdict.failed_rows == latest["failedRows"]["addedCount"]
+    assert verdicts[0].reason.startswith("status success, last run at ")
     assert verdicts[1].failed_rows == 1
     assert verdicts[3].reason == "has never run"
 
     caplog.set_level(logging.INFO)
     with pytest.raises(AirflowFailException, match=r"^3 of 4 Hightouch syncs unhealthy: test-contacts: last run \d+"):
-        check_and_alert(CONN_ID, slack_conn_id="slack_not_configured")
+        check_and_alert(CONN_ID, slack_conn_id="slack_not_configured", catalogue=hightouch["catalogue"])
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "UNHEALTHY" in r.getMessage()]
     assert [w.split()[2] for w in warnings] == ["test-contacts", "test-broken-model", "test-never-run"]
 
 
+def test_monitor_skips_disabled_syncs_and_keeps_missing_and_extra_syncs_apart(hightouch) -> None:
+    from include.hightouch.monitoring import check_workspace
+    from include.hightouch.syncs import SyncCatalogue
+
+    catalogue = hightouch["catalogue"]
+    missing = catalogue.by_slug("test-never-run").model_copy(update={"id": "2999", "slug": "test-not-in-hightouch"})
+    expected = SyncCatalogue(syncs=(*catalogue.syncs[:3], missing))
+    requests.patch(f"{BASE}/syncs/2003", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
+    try:
+        report = check_workspace(CONN_ID, expected)
+    finally:
+        requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).raise_for_status()
+    assert [(v.slug, v.healthy) for v in report.verdicts] == [
+        ("test-accounts", True),
+        ("test-contacts", False),
+        ("test-not-in-hightouch", False),
+    ]
+    assert report.verdicts[2].reason.startswith("not found in the Hightouch workspace: no sync has the slug")
+    assert report.disabled == ("test-broken-model",)
+    assert report.outside_catalogue == ("test-never-run (id 2004, status pending)",)
+
+
 def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None:
-    """The DAG as the scheduler runs it, on this emulator: at least test-never-run is unhealthy, so it fails."""
+    """The DAG as the scheduler runs it, on this emulator: it judges syncs.yaml, whose syncs this workspace lacks."""
     import subprocess
     import sys
 
@@ -237,6 +293,9 @@ def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     output = result.stdout + result.stderr
-    assert "Hightouch sync test-never-run (id 2004) UNHEALTHY: has never run" in output, output[-4000:]
-    assert re.search(r"AirflowFailException: [1-4] of 4 Hightouch syncs unhealthy: .*test-never-run", output)
+    assert "Hightouch sync salesforce-accounts (id None) UNHEALTHY: not found in the Hightouch workspace" in output, (
+        output[-4000:]
+    )
+    assert re.search(r"AirflowFailException: 6 of 6 Hightouch syncs unhealthy: salesforce-accounts: not found", output)
+    assert re.search(r"not in syncs.yaml \(not judged\): test-accounts \(id 2001, status \w+\)", output)
     assert "state=failed" in output, output[-4000:]
