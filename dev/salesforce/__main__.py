@@ -14,6 +14,7 @@ from pathlib import Path
 from dev.localcloud.certs import SERVER_CERT, ensure_certificates
 from dev.localcloud.serve import serve
 from dev.salesforce.app import create_app
+from dev.salesforce.org import OrgConfigError
 from dev.world import build_world, crm_overlap
 
 log = logging.getLogger("localcloud.salesforce")
@@ -35,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         help='JSON file of records added to the demo org on first start: {"Lead": [{...}], ...}',
     )
     parser.add_argument(
+        "--org-config",
+        type=Path,
+        help="JSON file customising the org (a custom field removed or renamed, a picklist value gone, ...): "
+        "see README.md; without it the org keeps the customisation it last had",
+    )
+    parser.add_argument(
         "--reject-secret", default="wrong", help="the password/client secret the token endpoint refuses"
     )
     args = parser.parse_args(argv)
@@ -46,7 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         # Leads, contacts and accounts for part of the world the cloud app's signups come from.
         overlap = crm_overlap(build_world(args.world_seed))
         extra = {name: [*(extra or {}).get(name, []), *records] for name, records in overlap.items()}
-    app = create_app(args.state_dir, seed=not args.no_seed, extra_seed=extra, rejected_secret=args.reject_secret)
+    org_config = json.loads(args.org_config.read_text()) if args.org_config else None
+    try:
+        app = create_app(
+            args.state_dir,
+            seed=not args.no_seed,
+            extra_seed=extra,
+            org_config=org_config,
+            rejected_secret=args.reject_secret,
+        )
+    except OrgConfigError as error:
+        log.error("cannot customise the org: %s", error)
+        return 2
     log.info("salesforce emulator on https://localhost:%d, state in %s", args.port, args.state_dir)
     serve(app, args.host, args.port, args.cert_dir / SERVER_CERT)
     log.info("salesforce emulator stopped")

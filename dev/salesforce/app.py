@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -18,9 +19,9 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dev.salesforce import composite, faults, oauth, query, rows
+from dev.salesforce import composite, composite_request, faults, oauth, org, query, rows, schema, soap
 from dev.salesforce.errors import ApiError, not_found
-from dev.salesforce.seed import Seed, default_seed, integration_seed, load_seed
+from dev.salesforce.seed import Seed, default_seed, integration_seed, load_seed, upgrade
 from dev.salesforce.store import Store
 
 log = logging.getLogger("localcloud.salesforce")
@@ -74,18 +75,27 @@ def create_app(
     *,
     seed: bool = True,
     extra_seed: Seed | None = None,
+    org_config: dict[str, Any] | None = None,
     rejected_secret: str = "wrong",  # noqa: S107 - the credential the emulator refuses, not a secret
 ) -> FastAPI:
     """The emulator over ``state_dir``. An empty store first gets the demo org plus ``extra_seed``
     (see seed.py), or with ``seed=False`` only the API user.
+
+    ``org_config`` customises the org (org.py: fields removed or renamed, picklists changed, the
+    integration user's permission); without it, the customisation the store last had stays.
 
     ``rejected_secret`` is the one password or client secret the token endpoint refuses, so clients'
     authentication failures can be exercised; every other non-empty credential is accepted.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     store = Store(state_dir / "salesforce.sqlite3")
+    # The seed is written in the default org's terms; the customisation comes after it.
+    schema.install(schema.base_objects())
     if store.is_empty():
         load_seed(store, default_seed(extra_seed) if seed else integration_seed())
+    elif upgrade(store):
+        log.info("state from an older emulator: added the profiles and permission sets of the integration user")
+    org.apply(store, org.parse_config(org_config) if org_config is not None else org.stored_config(store))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +111,6 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (oauth, rows, composite, query, faults):
+    for module in (oauth, rows, composite, composite_request, query, soap, faults, org):
         app.include_router(module.router)
     return app

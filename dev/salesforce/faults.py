@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
-from dev.salesforce.errors import ApiError, record_error
-from dev.salesforce.web import store_of
+from dev.salesforce.errors import record_error
+from dev.salesforce.web import admin_session
 
 LOCK_MESSAGE = "unable to obtain exclusive access to this record or 1 records"
 
@@ -71,13 +71,7 @@ def faults_of(request: Request) -> WriteFaults:
     return faults
 
 
-def _authorize(request: Request) -> None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() not in {"bearer", "oauth"} or store_of(request).token_user(token.strip()) is None:
-        raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-
-
-router = APIRouter(prefix="/_admin/faults", dependencies=[Depends(_authorize)])
+router = APIRouter(prefix="/_admin/faults", dependencies=[Depends(admin_session)])
 FaultsDep = Annotated[WriteFaults, Depends(faults_of)]
 
 

@@ -1,4 +1,4 @@
-"""OAuth 2.0 token endpoint and the public versions list."""
+"""OAuth 2.0: the token endpoint, who a session is (UserInfo and identity URL), the public versions list."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from dev.salesforce import ids
 from dev.salesforce.schema import API_VERSION
 from dev.salesforce.seed import INTEGRATION_USERNAME
-from dev.salesforce.web import DATA, form_body, store_of
+from dev.salesforce.web import DATA, admin_session, form_body, store_of
 
 ORG_ID = ids.make_id("00D", 1)
 
@@ -85,6 +85,77 @@ def token(request: Request, form: Annotated[dict[str, str], Depends(form_body)])
             "signature": base64.b64encode(digest).decode(),
         }
     )
+
+
+def _identity(request: Request, user_id: str) -> dict[str, Any]:
+    """What Salesforce says about the session's user: the user and org Ids, names and e-mail."""
+    user = store_of(request).get(user_id)
+    assert user is not None
+    fields = user.fields
+    instance_url = f"{request.url.scheme}://{request.url.netloc}"
+    return {
+        "identity": f"{instance_url}/id/{ORG_ID}/{user_id}",
+        "user_id": user_id,
+        "organization_id": ORG_ID,
+        "username": fields.get("Username"),
+        "name": fields.get("Name"),
+        "first_name": fields.get("FirstName"),
+        "last_name": fields.get("LastName"),
+        "email": fields.get("Email"),
+        "active": bool(fields.get("IsActive")),
+        "user_type": "STANDARD",
+        "urls": {
+            "rest": f"{instance_url}/services/data/v{{version}}/",
+            "sobjects": f"{instance_url}/services/data/v{{version}}/sobjects/",
+            "query": f"{instance_url}/services/data/v{{version}}/query/",
+            "partner": f"{instance_url}/services/Soap/u/{{version}}/{ORG_ID}",
+        },
+    }
+
+
+@router.get("/services/oauth2/userinfo")
+def userinfo(request: Request, user_id: Annotated[str, Depends(admin_session)]) -> dict[str, Any]:
+    """The OpenID Connect UserInfo endpoint: who the access token's user is."""
+    identity = _identity(request, user_id)
+    return {
+        "sub": identity["identity"],
+        "user_id": user_id,
+        "organization_id": ORG_ID,
+        "preferred_username": identity["username"],
+        "nickname": identity["username"],
+        "name": identity["name"],
+        "email": identity["email"],
+        "email_verified": True,
+        "given_name": identity["first_name"],
+        "family_name": identity["last_name"],
+        "active": identity["active"],
+        "user_type": identity["user_type"],
+        "urls": identity["urls"],
+    }
+
+
+@router.get("/id/{org_id}/{user_id}")
+def identity_url(request: Request, org_id: str, user_id: str, caller: Annotated[str, Depends(admin_session)]) -> Any:
+    """The identity URL the token response's ``id`` names (any session may read any user's)."""
+    if org_id != ORG_ID or (record := store_of(request).get(user_id)) is None or record.sobject != "User":
+        return JSONResponse({"error": "Bad_Id", "error_description": "Bad Identity URL"}, status_code=404)
+    identity = _identity(request, user_id)
+    return {
+        "id": identity["identity"],
+        "asserted_user": user_id == caller,
+        "user_id": user_id,
+        "organization_id": ORG_ID,
+        "username": identity["username"],
+        "nick_name": identity["username"],
+        "display_name": identity["name"],
+        "email": identity["email"],
+        "email_verified": True,
+        "first_name": identity["first_name"],
+        "last_name": identity["last_name"],
+        "active": identity["active"],
+        "user_type": identity["user_type"],
+        "urls": identity["urls"],
+    }
 
 
 @router.get("/services/data")

@@ -82,19 +82,57 @@ class Token:
         return self.kind == "name" and self.text.upper() in words
 
 
+# The fields SOQL can read through a polymorphic relationship (a lead's Owner, a task's Who and What)
+# without TYPEOF: those of the Name object, which stands for whichever record the Id names.
+NAME_FIELDS = {
+    f.name.lower(): f
+    for f in (
+        Field("Id", "id", "Record ID", 18),
+        Field("Name", "string", "Name", 255),
+        Field("Type", "string", "Type", 40),
+        Field("Alias", "string", "Alias", 8),
+        Field("Email", "email", "Email", 128),
+        Field("FirstName", "string", "First Name", 40),
+        Field("LastName", "string", "Last Name", 80),
+        Field("IsActive", "boolean", "Active"),
+        Field("Title", "string", "Title", 128),
+        Field("Username", "string", "Username", 80),
+        Field("ProfileId", "reference", "Profile ID", 18, reference_to=("Profile",)),
+    )
+}
+_USER_ONLY_NAME_FIELDS = frozenset({"Alias", "IsActive", "Username", "ProfileId"})
+
+
+def name_value(record: Record, field: Field) -> Any:
+    """A Name-object field of whichever record a polymorphic reference names."""
+    if field.name == "Type":  # the object's name, or a group's type ("Queue" for a queue owner)
+        return record.fields.get("Type") if record.sobject == "Group" else record.sobject
+    if field.name in _USER_ONLY_NAME_FIELDS and record.sobject != "User":
+        return False if field.name == "IsActive" else None
+    object_type = sobject(record.sobject)
+    source = object_type.field(field.name) if object_type else None
+    return record.fields.get(source.key) if source else None
+
+
 @dataclass(frozen=True)
 class FieldPath:
-    """``Owner.Region__c``: the reference fields walked (OwnerId), then the field read (Region__c)."""
+    """``Owner.Alias``: the reference fields walked (OwnerId), then the field read (Alias).
+
+    The last hop may be polymorphic (``polymorphic`` true): the field is then one of the Name object's.
+    """
 
     hops: tuple[Field, ...]
     field: Field
+    polymorphic: bool = False
 
     def value(self, record: Record, lookup: Lookup) -> Any:
         current: Record | None = record
         for hop in self.hops:
-            parent_id = current.fields.get(hop.name) if current else None
+            parent_id = current.fields.get(hop.key) if current else None
             current = lookup(parent_id) if parent_id else None
-        return current.fields.get(self.field.name) if current else None
+        if current is None:
+            return None
+        return name_value(current, self.field) if self.polymorphic else current.fields.get(self.field.key)
 
 
 @dataclass(frozen=True)
@@ -134,15 +172,20 @@ class Query:
         for path in self.paths:
             target, current = row, record
             for hop in path.hops:
-                parent_id = current.fields.get(hop.name)
+                parent_id = current.fields.get(hop.key)
                 parent = lookup(parent_id) if parent_id else None
                 if parent is None:
                     target[str(hop.relationship_name)] = None  # no parent: null, whatever is selected from it
                     break
-                target = target.setdefault(str(hop.relationship_name), {"attributes": attributes(parent)})
+                # A polymorphic parent comes back as the Name object, with the URL of the real record.
+                parent_attributes = attributes(parent) | ({"type": "Name"} if hop.polymorphic else {})
+                target = target.setdefault(str(hop.relationship_name), {"attributes": parent_attributes})
                 current = parent
             else:
-                target[path.field.name] = current.fields.get(path.field.name)
+                if path.polymorphic:
+                    target[path.field.name] = name_value(current, path.field)
+                else:
+                    target[path.field.name] = current.fields.get(path.field.key)
         return row
 
 
@@ -240,7 +283,9 @@ class _Parser:
             while self._accept(","):
                 selected.append(self._name())
         self._expect("FROM")
-        object_token = self._name()
+        object_token = self._take()  # an object may have a reserved word's name: FROM Group
+        if object_token.kind != "name":
+            raise self._unexpected(object_token)
         object_type = sobject(object_token.text)
         if object_type is None:
             raise self._error(
@@ -271,11 +316,10 @@ class _Parser:
     def _path(self, object_type: SObjectType, token: Token) -> FieldPath:
         *relationships, name = token.text.split(".")
         hops = []
-        current = object_type
+        current: SObjectType | None = object_type
         for relationship in relationships:
-            reference = current.relationship(relationship)
-            if reference is None or len(reference.reference_to) != 1:
-                # Polymorphic parents (Who, What) would need TYPEOF; the emulator does not support them.
+            reference = current.relationship(relationship) if current else None
+            if reference is None:
                 raise self._error(
                     "INVALID_FIELD",
                     token,
@@ -284,19 +328,20 @@ class _Parser:
                     "reference your WSDL or the describe call for the appropriate names.",
                 )
             hops.append(reference)
-            parent_type = sobject(reference.reference_to[0])
-            assert parent_type is not None
-            current = parent_type
-        field = current.field(name)
+            # A polymorphic parent (Owner of a lead, Who, What) is read as the Name object: no further hops.
+            current = None if reference.polymorphic else sobject(reference.reference_to[0])
+        polymorphic = bool(hops) and hops[-1].polymorphic
+        field = NAME_FIELDS.get(name.lower()) if polymorphic else current.field(name) if current else None
         if field is None:
+            entity = "Name" if polymorphic else current.name if current else ""
             raise self._error(
                 "INVALID_FIELD",
                 token,
-                f"No such column '{name}' on entity '{current.name}'. If you are attempting to use a custom field, "
+                f"No such column '{name}' on entity '{entity}'. If you are attempting to use a custom field, "
                 "be sure to append the '__c' after the custom field name. Please reference your WSDL or the "
                 "describe call for the appropriate names.",
             )
-        return FieldPath(tuple(hops), field)
+        return FieldPath(tuple(hops), field, polymorphic)
 
     def _order_by(self, object_type: SObjectType) -> OrderBy:
         path = self._path(object_type, self._name())

@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS cursors (
 CREATE TABLE IF NOT EXISTS cursor_pages (
     locator TEXT NOT NULL, page INTEGER NOT NULL, records TEXT NOT NULL, PRIMARY KEY (locator, page)
 );
+CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 CURSOR_PREFIX = "01g"  # the key prefix of real query locators
 CURSOR_IDLE_SECONDS = 15 * 60  # Salesforce drops a query cursor after 15 minutes without use
@@ -94,20 +95,38 @@ class Store:
         """Every record of the object, deleted ones included, in creation order."""
         return list(self._by_object.get(object_name, {}).values())
 
-    def find_unique(self, object_name: str, field_name: str, value: str) -> Record | None:
+    def find_unique(self, object_name: str, field_key: str, value: str) -> Record | None:
         """The live record holding ``value`` in a unique field; matching ignores case, as Salesforce's does."""
-        record_id = self._unique.get((object_name, field_name, value.casefold()))
+        record_id = self._unique.get((object_name, field_key, value.casefold()))
         return self._by_id[record_id] if record_id else None
+
+    def find_all(self, object_name: str, field_key: str, value: str) -> list[Record]:
+        """Every live record holding ``value`` (ignoring case), for fields that are not unique."""
+        wanted = value.casefold()
+        return [
+            r
+            for r in self.records(object_name)
+            if not r.deleted and r.fields.get(field_key) is not None and str(r.fields[field_key]).casefold() == wanted
+        ]
+
+    def reindex(self) -> None:
+        """Rebuild the unique-value index, after the org's schema changed which fields are unique."""
+        with self.lock:
+            self._unique.clear()
+            for record_id, record in self._by_id.items():
+                for key in self._unique_keys(record):
+                    self._unique[key] = record_id
 
     def _unique_keys(self, record: Record) -> list[tuple[str, str, str]]:
         if record.deleted:
             return []  # deleted records release their unique values
         object_type = sobject(record.sobject)
-        assert object_type is not None
+        if object_type is None:
+            return []  # an object the org's schema no longer has
         return [
-            (record.sobject, f.name, str(record.fields[f.name]).casefold())
+            (record.sobject, f.key, str(record.fields[f.key]).casefold())
             for f in object_type.unique_fields
-            if record.fields.get(f.name) is not None
+            if record.fields.get(f.key) is not None
         ]
 
     def _place(self, record_id: str, record: Record | None) -> None:
@@ -141,9 +160,16 @@ class Store:
                 raise
 
     def _commit(self, tx: Transaction) -> None:
-        rows = [(rid, self._by_id[rid].sobject, json.dumps(self._by_id[rid].fields)) for rid in tx.changed()]
+        changed = tx.changed()
+        rows = [
+            (rid, self._by_id[rid].sobject, json.dumps(self._by_id[rid].fields))
+            for rid in changed
+            if rid in self._by_id
+        ]
+        removed = [(rid,) for rid in changed if rid not in self._by_id]
         with self._db:
             self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM records WHERE id = ?", removed)
             self._db.executemany(
                 "INSERT INTO records (id, sobject, fields) VALUES (?, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET sobject = excluded.sobject, fields = excluded.fields",
@@ -156,6 +182,19 @@ class Store:
     def _next_id(self, prefix: str) -> str:
         self._counters[prefix] = self._counters.get(prefix, 0) + 1
         return make_id(prefix, self._counters[prefix])
+
+    # --- settings (the org's customisation) --------------------------------------------------------
+
+    def setting(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def save_setting(self, name: str, value: str | None) -> None:
+        with self.lock, self._db:
+            if value is None:
+                self._db.execute("DELETE FROM settings WHERE name = ?", (name,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO settings (name, value) VALUES (?, ?)", (name, value))
 
     # --- sessions ----------------------------------------------------------------------------------
 
@@ -223,25 +262,38 @@ class Store:
 
 
 class Transaction:
-    """The writes of one request: ``now`` is its single timestamp, as in a Salesforce transaction."""
+    """The writes of one request: ``now`` is its single timestamp, as in a Salesforce transaction.
+
+    Every write is logged with the record as it was before, so the transaction can roll back whole or
+    to a savepoint (a composite subrequest, one lead of a convertLead call, one merge request).
+    """
 
     def __init__(self, store: Store, now: str) -> None:
         self.now = now
         self._store = store
-        self._before: dict[str, Record | None] = {}
+        self._log: list[tuple[str, Record | None]] = []
 
     def new_id(self, prefix: str) -> str:
         return self._store._next_id(prefix)
 
     def put(self, record: Record) -> None:
-        self._before.setdefault(record.id, self._store.get(record.id))
+        self._log.append((record.id, self._store.get(record.id)))
         self._store._place(record.id, record)
 
-    def changed(self) -> list[str]:
-        return list(self._before)
+    def remove(self, record_id: str) -> None:
+        """Delete the row outright (setup objects have no recycle bin)."""
+        self._log.append((record_id, self._store.get(record_id)))
+        self._store._place(record_id, None)
 
-    def rollback(self) -> None:
-        """Undo every write (Ids handed out stay used, as Salesforce never reuses one either)."""
-        for record_id, before in self._before.items():
+    def changed(self) -> list[str]:
+        return list(dict.fromkeys(record_id for record_id, _ in self._log))
+
+    def savepoint(self) -> int:
+        return len(self._log)
+
+    def rollback(self, savepoint: int = 0) -> None:
+        """Undo the writes made since ``savepoint`` (all of them by default). Ids handed out stay used,
+        as Salesforce never reuses one either."""
+        while len(self._log) > savepoint:
+            record_id, before = self._log.pop()
             self._store._place(record_id, before)
-        self._before.clear()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.responses import JSONResponse
 
 from dev.salesforce import ids
 from dev.salesforce.dml import Writer
@@ -62,6 +63,15 @@ def session_of(request: Request, version: str) -> Session:
     return Session(store, user_id, getattr(request.app.state, "faults", None))
 
 
+def admin_session(request: Request) -> str:
+    """The emulator's extra endpoints (/_admin/...) take any API session token, like the data API."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user_id = store_of(request).token_user(token.strip()) if scheme.lower() in {"bearer", "oauth"} else None
+    if user_id is None:
+        raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+    return user_id
+
+
 SessionDep = Annotated[Session, Depends(session_of)]
 JsonBody = Annotated[Any, Depends(json_body)]
 
@@ -74,10 +84,10 @@ def object_or_404(name: str) -> SObjectType:
 
 
 def external_id_field(object_type: SObjectType, name: str) -> Field:
-    field = object_type.field(name)
-    if field is None or not field.external_id:
+    found = object_type.field(name)
+    if found is None or not found.external_id:
         raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name}")
-    return field
+    return found
 
 
 def path_id(raw: str) -> str:
@@ -85,6 +95,21 @@ def path_id(raw: str) -> str:
     if ids.normalize(raw) is None:
         raise ApiError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {raw}")
     return raw
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An operation's answer, before it becomes an HTTP response or a composite subrequest result."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def respond(reply: Reply) -> Response:
+    if reply.body is None:
+        return Response(status_code=reply.status, headers=reply.headers)
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
 def saved(record: Record, created: bool | None = None) -> dict[str, Any]:

@@ -1,130 +1,44 @@
 """The Salesforce emulator against the unmodified clients: Airflow's SalesforceHook (simple-salesforce).
 
-The emulator runs as a child process, the way the local cloud runs it, on its own port
-(``LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT``, default 18445) and a private state directory. Every assertion is on
-exact values, including the error bodies Salesforce would send. The restart test runs last: it stops and
-starts the process on the same state directory.
+The emulator runs as a child process (salesforce_fixtures.py). Every assertion is on exact values,
+including the error bodies Salesforce would send. The restart test runs last: it stops and starts the
+process on the same state directory.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import signal
-import socket
 import string
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
-
-PORT = int(os.environ.get("LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT", "18445"))
-BASE = f"https://localhost:{PORT}"
-DATA = f"{BASE}/services/data/v59.0"
-# simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; ending the domain with
-# "?" turns the Salesforce suffix into a query string that the emulator ignores.
-DOMAIN = f"localhost:{PORT}/services/oauth2/token?"
-CONNECTIONS = {
-    "AIRFLOW_CONN_SALESFORCE_TEST": {
-        "conn_type": "salesforce",
-        "login": "integration@example.com",
-        "password": "pw",
-        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
-    },
-    "AIRFLOW_CONN_SALESFORCE_CLIENT_CREDENTIALS": {
-        "conn_type": "salesforce",
-        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
-    },
-}
-BATCH_200 = {"Sforce-Query-Options": "batchSize=200"}
-
-
-class Emulator:
-    """The emulator process: started and stopped by process group, as the local cloud does."""
-
-    def __init__(self, home: Path) -> None:
-        self.state_dir = home / "state"
-        self.cert_dir = home / "certs"
-        self.log = home / "salesforce.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def ca_bundle(self) -> str:
-        return str(self.cert_dir / "ca-bundle.pem")
-
-    def start(self) -> None:
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", PORT)) != 0, (
-                f"port {PORT} is busy: set LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT"
-            )
-        argv = [sys.executable, "-m", "dev.salesforce", "--port", str(PORT)]
-        argv += ["--state-dir", str(self.state_dir), "--cert-dir", str(self.cert_dir)]
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                argv,
-                cwd=REPO_ROOT,
-                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"emulator exited:\n{self.log.read_text()}"
-            try:
-                if requests.get(f"{BASE}/services/data", verify=self.ca_bundle, timeout=2).status_code == 200:
-                    return
-            except (requests.ConnectionError, OSError):
-                pass  # not listening yet, or the certificates are still being written
-            time.sleep(0.2)
-        pytest.fail(f"emulator did not answer within 30s:\n{self.log.read_text()}")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGTERM)
-        return self.process.wait(timeout=15)
+from tests.integration.salesforce_fixtures import (
+    BASE,
+    BATCH_200,
+    DATA,
+    DOMAIN,
+    Emulator,
+    collection,
+    error_of,
+    hook_client,
+    ids_where,
+    running_emulator,
+)
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    server = Emulator(tmp_path_factory.mktemp("salesforce"))
-    server.start()
-    saved = {key: os.environ.get(key) for key in ["REQUESTS_CA_BUNDLE", *CONNECTIONS]}
-    os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle  # TLS is verified against the local CA
-    os.environ.update({key: json.dumps(value) for key, value in CONNECTIONS.items()})
-    yield server
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    if server.process and server.process.poll() is None:
-        assert server.stop() == 0
-
-
-def hook_client(conn_id: str = "salesforce_test") -> Any:
-    # Imported late: tests/conftest.py points AIRFLOW_HOME at an isolated directory first.
-    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
-
-    return SalesforceHook(salesforce_conn_id=conn_id).get_conn()
+    yield from running_emulator(tmp_path_factory.mktemp("salesforce"))
 
 
 @pytest.fixture
 def sf(emulator: Emulator) -> Any:
     return hook_client()
-
-
-def error_of(raised: pytest.ExceptionInfo[Any]) -> tuple[int, Any]:
-    return raised.value.status, raised.value.content
 
 
 def expected_checksum(id15: str) -> str:
@@ -143,20 +57,12 @@ def soql_datetime(stamp: str) -> str:
     return stamp.replace("+0000", "Z")
 
 
-def collection(sf: Any, path: str, method: str, records: list[dict[str, Any]], all_or_none: bool) -> Any:
-    return sf.restful(path, method=method, json={"allOrNone": all_or_none, "records": records})
-
-
 def leads(tag: str, count: int) -> list[dict[str, Any]]:
     """Collection records for ``count`` new leads, told apart from other tests' by Workspace_Id__c."""
     return [
         {"attributes": {"type": "Lead"}, "LastName": f"Lead {n}", "Company": "Acme", "Workspace_Id__c": tag}
         for n in range(count)
     ]
-
-
-def ids_where(sf: Any, object_name: str, condition: str) -> list[str]:
-    return [r["Id"] for r in sf.query_all(f"SELECT Id FROM {object_name} WHERE {condition}")["records"]]
 
 
 # --- connecting ----------------------------------------------------------------------------------------
