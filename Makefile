@@ -22,7 +22,9 @@ $(VPY):
 $(STAMP): $(VPY) requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
 	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
-	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
+	@# --compile-bytecode: every Airflow task, dbt and `airflow dags test` process imports compiled modules (pip does
+	@# this by default; uv does not, and with PYTHONDONTWRITEBYTECODE set nothing would ever be cached).
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet --compile-bytecode -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
 # The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST): rebuilt when the project changes.
