@@ -23,6 +23,7 @@ import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import TEST_PORTS, dags_test
 
@@ -244,7 +245,7 @@ def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, war
     assert _count(salesforce, f"SELECT Id FROM Contact WHERE Email = '{scenario['invalid_email']}'") == 0
     assert _count(salesforce, f"SELECT Id FROM Lead WHERE Email = '{scenario['invalid_email']}'") == 0
     reasons = warehouse.get_records(
-        "SELECT RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        f"SELECT RECORD:reason::VARCHAR FROM {raw_table('CLOUD_APP.WORKSPACES_QUARANTINE')} "
         "WHERE RECORD:payload:owner:email::VARCHAR = %(email)s",
         parameters={"email": scenario["invalid_email"]},
     )
@@ -277,14 +278,14 @@ def test_a_failing_dbt_test_stops_every_sync(scenario, dag_env, warehouse) -> No
         "payload": {**scenario["workspaces"][5], "event_id": marker, "workspace_id": marker, "plan": "bogus"},
     }
     warehouse.run(
-        "INSERT INTO RAW.CLOUD_APP.WORKSPACES SELECT PARSE_JSON(%(record)s)",
+        f"INSERT INTO {raw_table('CLOUD_APP.WORKSPACES')} SELECT PARSE_JSON(%(record)s)",
         parameters={"record": json.dumps(envelope)},
     )
     try:
         state, run_id, _ = _dag_run(dag_env, "activate_salesforce")
         states = _task_states(dag_env, "activate_salesforce", run_id)
     finally:
-        warehouse.run("DELETE FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+        warehouse.run(f"DELETE FROM {raw_table('CLOUD_APP.WORKSPACES')} WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
                       parameters={"m": marker})  # fmt: skip
     assert state == "failed"
     assert "failed" in {s for task, s in states.items() if task.startswith("transform.")}

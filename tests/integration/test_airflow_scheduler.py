@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
@@ -51,12 +52,12 @@ def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
     from include.connections import SNOWFLAKE
 
     hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
-    before = hook.get_first("SELECT COUNT(*) FROM RAW.SMOKE.EVENTS")[0]
+    before = hook.get_first(f"SELECT COUNT(*) FROM {raw_table('SMOKE.EVENTS')}")[0]
     first = _run_smoke_dag()
     assert (first["files_loaded"], first["rows_loaded"], first["table_rows"]) == (1, 5, before + 5)
     second = _run_smoke_dag()
     assert second["table_rows"] == before + 10
-    runs = hook.get_records("SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM RAW.SMOKE.EVENTS GROUP BY 1")
+    runs = hook.get_records(f"SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM {raw_table('SMOKE.EVENTS')} GROUP BY 1")
     assert sorted(count for _, count in runs)[-2:] == [5, 5]
 
 

@@ -25,6 +25,7 @@ import pytest
 import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
 
@@ -382,7 +383,8 @@ def test_bad_signups_are_quarantined_with_their_reason(scenario) -> None:
 
     bad = {w["workspace_id"] for s, w in scenario["created"] if not (s.email and "@" in s.email)}
     rows = SnowflakeHook(snowflake_conn_id=SNOWFLAKE).get_records(
-        "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:reason::VARCHAR "
+        f"FROM {raw_table('CLOUD_APP.WORKSPACES_QUARANTINE')} "
         f"WHERE RECORD:payload:workspace_id::VARCHAR IN ({', '.join(repr(w) for w in bad)})"
     )
     assert sorted(reason for _, reason in rows) == ["invalid_email", "missing_email"]
