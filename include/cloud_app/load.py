@@ -57,11 +57,13 @@ def load_interval(hook: SnowflakeHook, result: ExtractionResult, run_id: str) ->
         parameters={"start": result.interval_start},
     )[0]
     outcome = LoadResult(loaded, quarantine_loaded, int(in_table))
+    # LOGGED_AT is a TIMESTAMP_NTZ: SYSDATE() is UTC, while CURRENT_TIMESTAMP() is in the session's time zone
+    # (Snowflake's default TIMEZONE is America/Los_Angeles). docs.snowflake.com/en/sql-reference/functions/sysdate
     hook.run(
         f"INSERT INTO {tables['log']} (INTERVAL_START, INTERVAL_END, RUN_ID, EXTRACTED, VALID, QUARANTINED, LOADED,"
         " QUARANTINE_LOADED, QUARANTINE_REASONS, LOGGED_AT) SELECT %(start)s, %(end)s, %(run_id)s, %(extracted)s,"
         " %(valid)s, %(quarantined)s, %(loaded)s, %(quarantine_loaded)s, PARSE_JSON(%(reasons)s),"
-        " CURRENT_TIMESTAMP()",
+        " SYSDATE()",
         parameters={
             "start": result.interval_start,
             "end": result.interval_end,
