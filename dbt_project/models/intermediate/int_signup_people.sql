@@ -48,15 +48,27 @@ people as (
     ) = 1
 ),
 
+-- The sellers: active users on the account manager roster. A lead's owner counts as an assignment only when
+-- it is one of them; leads also sit with queues (OwnerId 00G...), the default owner or other catch-all users
+-- (web-to-lead and assignment rules park them there), and those signups go through the roster.
+sellers as (
+    select distinct users.user_id
+    from users
+    inner join {{ ref('account_manager_roster') }} as roster on lower(users.username) = lower(roster.username)
+    where users.is_active
+),
+
 -- Leads that sales has not converted, oldest first; a lead we marked converted stays matched.
 open_leads as (
     select
         lower(trim(leads.email)) as email,
         leads.lead_id,
         leads.owner_id as lead_owner_id,
-        coalesce(users.is_active, false) as lead_owner_is_active
+        coalesce(users.is_active, false) as lead_owner_is_active,
+        sellers.user_id is not null as lead_owner_is_seller
     from leads
     left join users on leads.owner_id = users.user_id
+    left join sellers on leads.owner_id = sellers.user_id
     where not coalesce(leads.is_converted, false) and leads.email is not null
     qualify row_number() over (partition by lower(trim(leads.email)) order by leads.created_at, leads.lead_id) = 1
 ),
@@ -76,14 +88,15 @@ existing_contacts as (
     qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
 ),
 
--- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active.
+-- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active and not
+-- the placeholder default owner (a contact parked there still needs an account manager).
 synced_contacts as (
     select
         contacts.dwh_external_id,
         users.user_id as active_owner_id
     from contacts
     inner join users on contacts.owner_id = users.user_id and users.is_active
-    where contacts.dwh_external_id like 'cont-%'
+    where contacts.dwh_external_id like 'cont-%' and not {{ is_placeholder_owner('users') }}
 )
 
 select
@@ -99,6 +112,7 @@ select
     open_leads.lead_id as matched_lead_id,
     open_leads.lead_owner_id,
     open_leads.lead_owner_is_active,
+    coalesce(open_leads.lead_owner_is_seller, false) as lead_owner_is_seller,
     existing_contacts.contact_id as existing_contact_id,
     existing_contacts.dwh_external_id as existing_contact_external_id,
     synced_contacts.active_owner_id as assigned_contact_owner_id
