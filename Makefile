@@ -41,6 +41,8 @@ lock: $(VPY)  ## re-resolve constraints.txt and requirements.txt after changing 
 	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --upgrade -o constraints.txt
 	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 -c constraints.txt \
 		--no-emit-package apache-airflow --annotation-style line --custom-compile-command "make lock" -o requirements.txt
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
+	$(VPY) -m include.warehouse.public_suffixes  # the seed follows the locked publicsuffixlist
 
 up: setup  ## start the local cloud: S3, Snowflake, Airflow (idempotent)
 	$(VPY) -m dev.localcloud up

@@ -26,6 +26,13 @@ regions as (
     select * from {{ ref('cloud_region_sales_regions') }}
 ),
 
+signup_domains as (
+    select owner_email_domain as domain from signups
+),
+
+-- Company matching is by registrable domain: ana@eng.bigco.com and bob@bigco.com are one company.
+{{ registrable_domain_ctes('signup_domains') }},
+
 people as (
     select
         signups.owner_email as email,
@@ -97,18 +104,26 @@ synced_contacts as (
     from contacts
     inner join users on contacts.owner_id = users.user_id and users.is_active
     where contacts.dwh_external_id like 'cont-%' and not {{ is_placeholder_owner('users') }}
+),
+
+people_domains as (
+    select
+        people.*,
+        coalesce(registrable_domains.registrable_domain, people.email_domain) as company_domain,
+        personal_email_domains.email_domain is not null or personal_company_domains.email_domain is not null
+            as is_personal_email
+    from people
+    left join registrable_domains on people.email_domain = registrable_domains.domain
+    left join personal_domains as personal_email_domains on people.email_domain = personal_email_domains.email_domain
+    left join personal_domains as personal_company_domains
+        on registrable_domains.registrable_domain = personal_company_domains.email_domain
 )
 
 select
     people.*,
     'cont-' || md5(people.email) as contact_external_id,
     regions.sales_region,
-    coalesce(people.email_domain in (select personal_domains.email_domain from personal_domains), false)
-        as is_personal_email,
-    case
-        when people.email_domain in (select personal_domains.email_domain from personal_domains) then people.email
-        else people.email_domain
-    end as customer_key,
+    case when people.is_personal_email then people.email else people.company_domain end as customer_key,
     open_leads.lead_id as matched_lead_id,
     open_leads.lead_owner_id,
     open_leads.lead_owner_is_active,
@@ -116,7 +131,7 @@ select
     existing_contacts.contact_id as existing_contact_id,
     existing_contacts.dwh_external_id as existing_contact_external_id,
     synced_contacts.active_owner_id as assigned_contact_owner_id
-from people
+from people_domains as people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email
 left join existing_contacts on people.email = existing_contacts.email
