@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import requests
+from publicsuffixlist import PublicSuffixList
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.settings import raw_table
@@ -116,15 +117,19 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
     for row in dbt_seed("account_manager_roster"):
         if users.get(row["username"]) in active:
             roster.setdefault(row["sales_region"], set()).add(users[row["username"]])
+    sellers = set().union(*roster.values())  # README: only a seller's (active roster manager's) lead ownership counts
 
     valid = [(s, w) for s, w in created if s.email and "@" in s.email]
     people: dict[str, tuple[Signup, dict[str, Any]]] = {}
     for signup, workspace in sorted(valid, key=lambda sw: sw[1]["created_at"]):
         people.setdefault(signup.email, (signup, workspace))  # the first workspace is the person's
 
+    public_suffixes = PublicSuffixList()  # README: one company per registrable domain
+
     def customer_key(email: str) -> str:
         domain = email.split("@")[1]
-        return email if domain in personal else domain
+        company = public_suffixes.privatesuffix(domain) or domain
+        return email if domain in personal or company in personal else company
 
     customers: dict[str, list[tuple[Signup, dict[str, Any]]]] = {}
     for email, person in people.items():
@@ -140,7 +145,7 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
         lead_owner = next((crm["leads"][s.email]["OwnerId"] for s, _ in members if s.email in crm["leads"]), None)
         if matched:
             owners[key] = matched["OwnerId"]
-        elif lead_owner in active:
+        elif lead_owner in sellers:
             owners[key] = lead_owner
         elif regions.get(signup.region) in roster:
             owners[key] = None  # one of the region's active managers, in rotation order
@@ -175,7 +180,7 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
     for email, (signup, workspace) in people.items():
         key = customer_key(email)
         lead = crm["leads"].get(email)
-        owner = lead["OwnerId"] if lead and lead["OwnerId"] in active else owners[key]
+        owner = lead["OwnerId"] if lead and lead["OwnerId"] in sellers else owners[key]
         expected.contacts[email] = {
             "FirstName": signup.first, "LastName": signup.last, "Email": email, "OwnerId": owner,
             "Workspace_Id__c": workspace["workspace_id"], "LeadSource": "Product Signup",
