@@ -3,7 +3,9 @@
 # the Python that constraints.txt is resolved for (`make lock` uses --python-version 3.11), as local and CI are.
 #
 # The Runtime's ONBUILD steps run first: they install packages.txt (apt) and requirements.txt (pip, into the
-# Runtime's own Python) and copy the project into /usr/local/airflow as the `astro` user. The RUN steps below
+# Runtime's own Python, with no constraints file) and copy the project into /usr/local/airflow as the `astro`
+# user. So requirements.txt pins every package the image adds to the versions CI tested (`make lock` writes it
+# from requirements.in and constraints.txt; tests/static/test_deployment_files.py keeps the two in step). The RUN steps below
 # come after them, so the project's files are already in place. .dockerignore keeps the local cloud (dev/),
 # tests, docs and local state out of the image.
 FROM astrocrpublic.azurecr.io/runtime:3.3-2-python-3.11

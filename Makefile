@@ -19,7 +19,7 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when a requirements or lock file changed: setup is idempotent and fast when current.
-$(STAMP): $(VPY) requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
+$(STAMP): $(VPY) requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
 	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	@# --compile-bytecode: every Airflow task, dbt and `airflow dags test` process imports compiled modules (pip does
@@ -35,9 +35,16 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 
 setup: $(STAMP) $(MANIFEST)  ## create .venv with the pinned stack and the dbt manifest (idempotent)
 
-lock: $(VPY)  ## re-resolve constraints.txt after changing a requirements file
+# constraints.txt: the full lock every machine installs. requirements.txt: what the image's Runtime build installs
+# (it reads no constraints file), so it pins requirements.in and all it pulls in to the lock's versions; the
+# Runtime ships apache-airflow itself and refuses a requirements.txt that names it.
+lock: $(VPY)  ## re-resolve constraints.txt and requirements.txt after changing a requirements file
 	$(VPY) -m pip install --quiet 'uv>=0.5'
 	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --upgrade -o constraints.txt
+	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 -c constraints.txt \
+		--no-emit-package apache-airflow --annotation-style line --custom-compile-command "make lock" -o requirements.txt
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
+	$(VPY) -m include.warehouse.public_suffixes  # the seed follows the locked publicsuffixlist
 
 up: setup  ## start the local cloud: S3, Snowflake, Airflow (idempotent)
 	$(VPY) -m dev.localcloud up

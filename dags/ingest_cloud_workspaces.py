@@ -8,8 +8,8 @@ Step 1 of the lead-to-Salesforce workflow, one **data interval** at a time (ever
    retries honouring `Retry-After`), validates each record against the typed contract and writes gzip NDJSON
    to `s3://<landing>/cloud_app/workspaces/YYYY/MM/DD/HH/<interval>/`; records that break the contract go to
    `cloud_app/workspaces_quarantine/...` with their reason. Nothing is dropped silently.
-2. **load_to_snowflake** replaces the interval in `RAW.CLOUD_APP.WORKSPACES` (and the quarantine table) with
-   `COPY INTO` from exactly that prefix, writes a row to `RAW.CLOUD_APP.INGESTION_LOG` and fails loudly if
+2. **load_to_snowflake** replaces the interval in `<raw database>.CLOUD_APP.WORKSPACES` (and the quarantine table) with
+   `COPY INTO` from exactly that prefix, writes a row to `<raw database>.CLOUD_APP.INGESTION_LOG` and fails loudly if
    extracted, valid, quarantined and loaded counts do not reconcile. On success it emits the
    `raw.cloud_app.workspaces` Asset, which schedules the activation DAG.
 

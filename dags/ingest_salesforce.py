@@ -6,7 +6,7 @@ for each of **User, Account, Lead, Contact, Opportunity, Task**, one mapped task
 since the object's high-water mark (newest `SystemModstamp` already in the warehouse, minus a 5-minute
 overlap) up to the end of the data interval, or now if that is later, through `SalesforceHook` (connection
 `salesforce_crm`, SOQL with `queryMore`), lands them in S3 as gzip NDJSON under
-`salesforce/<object>/YYYY/MM/DD/HH/<interval>/` and `COPY INTO`s `RAW.SALESFORCE.<OBJECTS>` from exactly that
+`salesforce/<object>/YYYY/MM/DD/HH/<interval>/` and `COPY INTO`s `<raw database>.SALESFORCE.<OBJECTS>` from exactly that
 prefix.
 
 Re-running an interval replaces its rows. Salesforce keeps only current versions, so a re-run reads records

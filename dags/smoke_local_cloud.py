@@ -2,7 +2,7 @@
 ### Smoke test of the data platform
 
 Proves the landing path end to end with a handful of synthetic events:
-**write** gzip NDJSON to the landing bucket (S3Hook) → **COPY INTO** `RAW.SMOKE.EVENTS` from the stage
+**write** gzip NDJSON to the landing bucket (S3Hook) → **COPY INTO** `<raw database>.SMOKE.EVENTS` from the stage
 (SnowflakeHook) → **count** what the warehouse holds.
 
 Each run writes under its own prefix, so a re-run of the same run re-copies nothing (Snowflake's load
@@ -18,7 +18,7 @@ from airflow.sdk import dag, get_current_context, task
 from include.connections import LANDING_S3, SNOWFLAKE
 from include.dag_defaults import default_args, safe_key
 
-SMOKE_TABLE = "RAW.SMOKE.EVENTS"
+SMOKE_TABLE = "SMOKE.EVENTS"  # in the raw database of include/settings.py (SNOWFLAKE_RAW_DATABASE)
 EVENTS_PER_RUN = 5
 
 
@@ -51,9 +51,11 @@ def smoke_local_cloud() -> None:
     def copy_into_warehouse(written: dict[str, str | int]) -> dict[str, int]:
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include.settings import raw_table
         from include.warehouse.loading import copy_into
 
-        result = copy_into(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), SMOKE_TABLE, str(written["prefix"]))
+        table = raw_table(SMOKE_TABLE)
+        result = copy_into(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), table, str(written["prefix"]))
         return {
             "files_loaded": len(result.by_status("LOADED")),
             "files_skipped": len(result.by_status("LOAD_SKIPPED")),
@@ -64,10 +66,12 @@ def smoke_local_cloud() -> None:
     def count_warehouse_rows(loaded: dict[str, int]) -> dict[str, int]:
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include.settings import raw_table
         from include.warehouse.loading import count_rows
 
-        total = count_rows(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), SMOKE_TABLE)
-        print(f"smoke: loaded {loaded['rows_loaded']} rows this run; {SMOKE_TABLE} holds {total}")
+        table = raw_table(SMOKE_TABLE)
+        total = count_rows(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), table)
+        print(f"smoke: loaded {loaded['rows_loaded']} rows this run; {table} holds {total}")
         return {**loaded, "table_rows": total}
 
     count_warehouse_rows(copy_into_warehouse(write_events_to_s3()))

@@ -1,7 +1,8 @@
-"""Deployment settings that are not secrets: names of the bucket, databases and schemas.
+"""Deployment settings that are not secrets: names of the bucket, databases, schemas and raw tables.
 
 Read from environment variables with the defaults below, so a fork renames them in one place
-(``.env`` / Astro environment variables) without touching code.
+(``.env`` / Astro environment variables) without touching code. Read at call time, never at import time:
+every raw table name the loaders use comes from ``raw_table`` (so from ``SNOWFLAKE_RAW_DATABASE``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class WarehouseNames:
     def file_format_fqn(self) -> str:
         return f"{self.raw_database}.{self.landing_schema}.{self.file_format}"
 
+    def raw_table(self, schema_and_table: str) -> str:
+        """``"CLOUD_APP.WORKSPACES"`` -> ``"<raw database>.CLOUD_APP.WORKSPACES"``."""
+        return f"{self.raw_database}.{schema_and_table}"
+
 
 def landing_bucket() -> str:
     return os.environ.get("LANDING_BUCKET", "landing")
@@ -39,3 +44,8 @@ def warehouse_names() -> WarehouseNames:
         stage=os.environ.get("SNOWFLAKE_LANDING_STAGE", "LANDING_STAGE"),
         file_format=os.environ.get("SNOWFLAKE_LANDING_FILE_FORMAT", "NDJSON_GZ"),
     )
+
+
+def raw_table(schema_and_table: str) -> str:
+    """A raw table's full name in the configured raw database, e.g. ``raw_table("SALESFORCE.LEADS")``."""
+    return warehouse_names().raw_table(schema_and_table)

@@ -20,7 +20,7 @@ ENV VIRTUAL_ENV=/opt/venv \
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir 'uv==0.13.9'
 
 # Dependencies first, so editing the code does not reinstall them.
-COPY requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt /tmp/requirements/
+COPY requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt /tmp/requirements/
 COPY dev/docker/requirements-compose.txt dev/docker/constraints-compose.txt /tmp/requirements/compose/
 RUN uv pip install --python /opt/venv/bin/python --quiet \
         -r /tmp/requirements/requirements-dev.txt -r /tmp/requirements/compose/requirements-compose.txt \

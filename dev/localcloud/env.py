@@ -22,6 +22,7 @@ from dev.localcloud.settings import (
     CloudSettings,
 )
 from include import connections
+from include.settings import warehouse_names
 
 
 def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
@@ -44,7 +45,7 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
             "schema": "PUBLIC",
             "extra": {
                 "account": "localcloud",
-                "database": "RAW",
+                "database": warehouse_names().raw_database,
                 "warehouse": "LOCAL_WH",
                 "role": "LOCAL",
                 # Real Snowflake is reached by account; the stand-in by host/port over HTTPS.

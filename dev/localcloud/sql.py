@@ -9,6 +9,7 @@ import snowflake.connector.errors
 from dev.localcloud.services import trust_local_ca
 from dev.localcloud.settings import load_settings
 from dev.localcloud.warehouse import connect
+from include.settings import warehouse_names
 
 
 def main(argv: list[str]) -> int:
@@ -18,7 +19,7 @@ def main(argv: list[str]) -> int:
     settings = load_settings()
     trust_local_ca(settings)
     try:
-        conn = connect(settings.snowflake_port, "localcloud", database="RAW", login_timeout=5)
+        conn = connect(settings.snowflake_port, "localcloud", database=warehouse_names().raw_database, login_timeout=5)
     except snowflake.connector.errors.OperationalError as exc:
         print(
             f"cannot reach the local warehouse on port {settings.snowflake_port} (is it up? `make up`): {exc}",

@@ -7,14 +7,20 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
 from include.cloud_app.extract import ExtractionResult
+from include.settings import raw_table
 from include.warehouse.loading import copy_into
 
 if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
-RAW_TABLE = "RAW.CLOUD_APP.WORKSPACES"
-QUARANTINE_TABLE = "RAW.CLOUD_APP.WORKSPACES_QUARANTINE"
-LOG_TABLE = "RAW.CLOUD_APP.INGESTION_LOG"
+
+def raw_tables() -> dict[str, str]:
+    """The three tables one interval's load touches, in the configured raw database (include/settings.py)."""
+    return {
+        "raw": raw_table("CLOUD_APP.WORKSPACES"),
+        "quarantine": raw_table("CLOUD_APP.WORKSPACES_QUARANTINE"),
+        "log": raw_table("CLOUD_APP.INGESTION_LOG"),
+    }
 
 
 class ReconciliationError(RuntimeError):
@@ -41,20 +47,23 @@ def _replace_interval(hook: SnowflakeHook, table: str, prefix: str, interval_sta
 
 
 def load_interval(hook: SnowflakeHook, result: ExtractionResult, run_id: str) -> LoadResult:
-    loaded = _replace_interval(hook, RAW_TABLE, result.raw_prefix, result.interval_start, result.raw_parts)
+    tables = raw_tables()
+    loaded = _replace_interval(hook, tables["raw"], result.raw_prefix, result.interval_start, result.raw_parts)
     quarantine_loaded = _replace_interval(
-        hook, QUARANTINE_TABLE, result.quarantine_prefix, result.interval_start, result.quarantine_parts
+        hook, tables["quarantine"], result.quarantine_prefix, result.interval_start, result.quarantine_parts
     )
     in_table = hook.get_first(
-        f"SELECT COUNT(*) FROM {RAW_TABLE} WHERE RECORD:interval_start::VARCHAR = %(start)s",
+        f"SELECT COUNT(*) FROM {tables['raw']} WHERE RECORD:interval_start::VARCHAR = %(start)s",
         parameters={"start": result.interval_start},
     )[0]
     outcome = LoadResult(loaded, quarantine_loaded, int(in_table))
+    # LOGGED_AT is a TIMESTAMP_NTZ: SYSDATE() is UTC, while CURRENT_TIMESTAMP() is in the session's time zone
+    # (Snowflake's default TIMEZONE is America/Los_Angeles). docs.snowflake.com/en/sql-reference/functions/sysdate
     hook.run(
-        f"INSERT INTO {LOG_TABLE} (INTERVAL_START, INTERVAL_END, RUN_ID, EXTRACTED, VALID, QUARANTINED, LOADED,"
+        f"INSERT INTO {tables['log']} (INTERVAL_START, INTERVAL_END, RUN_ID, EXTRACTED, VALID, QUARANTINED, LOADED,"
         " QUARANTINE_LOADED, QUARANTINE_REASONS, LOGGED_AT) SELECT %(start)s, %(end)s, %(run_id)s, %(extracted)s,"
         " %(valid)s, %(quarantined)s, %(loaded)s, %(quarantine_loaded)s, PARSE_JSON(%(reasons)s),"
-        " CURRENT_TIMESTAMP()",
+        " SYSDATE()",
         parameters={
             "start": result.interval_start,
             "end": result.interval_end,
@@ -73,7 +82,8 @@ def load_interval(hook: SnowflakeHook, result: ExtractionResult, run_id: str) ->
             f"extracted {result.extracted} != valid {result.valid} + quarantined {result.quarantined_total}"
         )
     if loaded != result.valid or outcome.table_rows_for_interval != result.valid:
-        problems.append(f"valid {result.valid}, loaded {loaded}, rows in {RAW_TABLE} {outcome.table_rows_for_interval}")
+        in_raw = outcome.table_rows_for_interval
+        problems.append(f"valid {result.valid}, loaded {loaded}, rows in {tables['raw']} {in_raw}")
     if quarantine_loaded != result.quarantined_total:
         problems.append(f"quarantined {result.quarantined_total} != loaded into quarantine {quarantine_loaded}")
     if problems:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from include.landing import PartWriter, clear_prefix, interval_prefix
+from include.settings import raw_table
 from include.warehouse.loading import copy_into
 
 if TYPE_CHECKING:
@@ -24,15 +25,23 @@ OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PART_SIZE = 5_000
 
-_SYSTEM = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
-_CUSTOM = ("Dwh_External_Id__c", "Workspace_Id__c")
+# Fields the mirror itself needs, whatever staging reads: the record key and the high-water mark it filters on.
+MIRROR_OWN_FIELDS = ("Id", "SystemModstamp")
 
 
 @dataclass(frozen=True)
 class MirroredObject:
     name: str  # sObject API name
-    table: str  # raw table (one VARIANT column)
+    raw_table: str  # schema.table in the raw database (one VARIANT column)
+    # Exactly the fields the pipeline uses: what the object's dbt staging model reads from the payload, plus
+    # MIRROR_OWN_FIELDS (tests/unit/test_mirror_fields.py keeps the two in step). Every field here must exist
+    # and be readable on the org, or the object's SOQL fails: add one only together with its staging column.
     fields: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        """Full name in the configured raw database (SNOWFLAKE_RAW_DATABASE), resolved when used."""
+        return raw_table(self.raw_table)
 
     @property
     def prefix_root(self) -> str:
@@ -40,20 +49,37 @@ class MirroredObject:
 
 
 OBJECTS: tuple[MirroredObject, ...] = (
-    MirroredObject("User", "RAW.SALESFORCE.USERS", (*_SYSTEM[:1], *_SYSTEM[2:], "Username", "Email", "FirstName",
-                   "LastName", "Alias", "IsActive", "Region__c", "Title")),
-    MirroredObject("Account", "RAW.SALESFORCE.ACCOUNTS", (*_SYSTEM, *_CUSTOM[:1], "Name", "Website", "Type",
-                   "Industry", "OwnerId", "BillingCountry", "NumberOfEmployees")),
-    MirroredObject("Lead", "RAW.SALESFORCE.LEADS", (*_SYSTEM, *_CUSTOM, "FirstName", "LastName", "Company", "Email",
-                   "Status", "LeadSource", "OwnerId", "IsConverted", "ConvertedContactId", "ConvertedAccountId",
-                   "ConvertedDate", "Country")),
-    MirroredObject("Contact", "RAW.SALESFORCE.CONTACTS", (*_SYSTEM, *_CUSTOM, "FirstName", "LastName", "Email",
-                   "AccountId", "OwnerId", "LeadSource", "MailingCountry")),
-    MirroredObject("Opportunity", "RAW.SALESFORCE.OPPORTUNITIES", (*_SYSTEM, *_CUSTOM, "Name", "StageName",
-                   "CloseDate", "Amount", "AccountId", "OwnerId", "Type", "LeadSource")),
-    MirroredObject("Task", "RAW.SALESFORCE.TASKS", (*_SYSTEM, *_CUSTOM, "Subject", "Status", "Priority",
-                   "ActivityDate", "WhoId", "WhatId", "OwnerId", "Description")),
+    MirroredObject("User", "SALESFORCE.USERS", (
+        "Id", "CreatedDate", "SystemModstamp", "Username", "Email", "FirstName", "LastName", "Alias", "IsActive",
+        "Title",
+    )),
+    MirroredObject("Account", "SALESFORCE.ACCOUNTS", (
+        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Name", "Website", "Type",
+        "Industry", "OwnerId", "BillingCountry", "NumberOfEmployees",
+    )),
+    MirroredObject("Lead", "SALESFORCE.LEADS", (
+        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "FirstName",
+        "LastName", "Company", "Email", "Status", "LeadSource", "OwnerId", "IsConverted", "ConvertedContactId",
+        "ConvertedAccountId", "Country",
+    )),
+    MirroredObject("Contact", "SALESFORCE.CONTACTS", (
+        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "FirstName",
+        "LastName", "Email", "AccountId", "OwnerId", "LeadSource", "MailingCountry",
+    )),
+    MirroredObject("Opportunity", "SALESFORCE.OPPORTUNITIES", (
+        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "Name",
+        "StageName", "CloseDate", "Amount", "AccountId", "OwnerId", "Type",
+    )),
+    MirroredObject("Task", "SALESFORCE.TASKS", (
+        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Subject", "Status", "Priority",
+        "ActivityDate", "WhoId", "WhatId", "OwnerId",
+    )),
 )  # fmt: skip
+
+
+def mirrored_fields() -> dict[str, tuple[str, ...]]:
+    """sObject -> the fields the mirror selects: what a preflight checks against Salesforce's describe."""
+    return {obj.name: obj.fields for obj in OBJECTS}
 
 
 def by_name(name: str) -> MirroredObject:

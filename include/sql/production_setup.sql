@@ -36,8 +36,15 @@ GRANT USAGE ON WAREHOUSE SYNCING TO ROLE REVERSE_ETL;
 
 -- 3. S3 access without keys: a storage integration trusted by an IAM role on the landing bucket. After this
 --    runs, DESC INTEGRATION S3_LANDING shows STORAGE_AWS_IAM_USER_ARN and STORAGE_AWS_EXTERNAL_ID: put them in
---    that IAM role's trust policy, and give the role s3:GetObject and s3:GetObjectVersion on the bucket's
---    objects and s3:ListBucket on the bucket. SYSADMIN uses it once, to create the stage in step 4.
+--    that IAM role's trust policy. The role's permissions policy grants what Snowflake's guide lists for
+--    reading a stage (https://docs.snowflake.com/en/user-guide/data-load-s3-config-storage-integration,
+--    "AWS access control requirements"):
+--      s3:GetObject, s3:GetObjectVersion     on arn:aws:s3:::<landing-bucket>/*
+--      s3:ListBucket, s3:GetBucketLocation   on arn:aws:s3:::<landing-bucket>
+--    (COPY INTO only reads, so no s3:PutObject or s3:DeleteObject.) If the bucket encrypts with SSE-KMS under a
+--    customer managed key, the role also needs kms:Decrypt on that key, in the key policy too when the key is
+--    in another account (https://repost.aws/knowledge-center/decrypt-kms-encrypted-objects-s3); SSE-S3 needs
+--    nothing more. SYSADMIN uses the integration once, to create the stage in step 4.
 USE ROLE ACCOUNTADMIN;
 CREATE STORAGE INTEGRATION IF NOT EXISTS S3_LANDING
 TYPE = EXTERNAL_STAGE

@@ -78,8 +78,15 @@ def data_platform() -> Iterator[Path]:
     assert down.returncode == 0, down.stdout + down.stderr
 
 
+# The test cloud keeps its raw data in a database that is not the default RAW: every ingestion and activation
+# test then proves that the bootstrap, the loaders, the smoke DAG and dbt's sources all follow
+# SNOWFLAKE_RAW_DATABASE (include/settings.py). Tests name raw tables through include.settings.raw_table.
+TEST_RAW_DATABASE = "RAW_TEST"
+os.environ["SNOWFLAKE_RAW_DATABASE"] = TEST_RAW_DATABASE
+
 TEST_PORTS.update(
     {
+        "SNOWFLAKE_RAW_DATABASE": TEST_RAW_DATABASE,
         "LOCALCLOUD_CLOUD_APP_PORT": os.environ.get("LOCALCLOUD_TEST_CLOUD_APP_PORT", "18001"),
         "LOCALCLOUD_SALESFORCE_PORT": os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"),
         "LOCALCLOUD_HIGHTOUCH_PORT": os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_PORT", "18002"),

@@ -23,6 +23,7 @@ import requests
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import TEST_PORTS, dags_test
 
@@ -85,7 +86,6 @@ def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str
 
 
 CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"
-RAW_WORKSPACES = "RAW.CLOUD_APP.WORKSPACES"
 
 
 def _downstream_of(task_id: str) -> set[str]:
@@ -267,7 +267,7 @@ def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, war
     assert _count(salesforce, f"SELECT Id FROM Contact WHERE Email = '{scenario['invalid_email']}'") == 0
     assert _count(salesforce, f"SELECT Id FROM Lead WHERE Email = '{scenario['invalid_email']}'") == 0
     reasons = warehouse.get_records(
-        "SELECT RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        f"SELECT RECORD:reason::VARCHAR FROM {raw_table('CLOUD_APP.WORKSPACES_QUARANTINE')} "
         "WHERE RECORD:payload:owner:email::VARCHAR = %(email)s",
         parameters={"email": scenario["invalid_email"]},
     )
@@ -301,15 +301,18 @@ def test_a_failing_dbt_test_fails_exactly_its_models_task_and_stops_every_sync(s
         "payload": {**scenario["workspaces"][5], "event_id": marker, "workspace_id": marker, "plan": "bogus"},
     }
     warehouse.run(
-        f"INSERT INTO {RAW_WORKSPACES} SELECT PARSE_JSON(%(record)s)", parameters={"record": json.dumps(envelope)}
+        f"INSERT INTO {raw_table('CLOUD_APP.WORKSPACES')} SELECT PARSE_JSON(%(record)s)",
+        parameters={"record": json.dumps(envelope)},
     )
     try:
         state, run_id, _, output = _dag_run(dag_env, "activate_salesforce", with_output=True)
         states = _task_states(dag_env, "activate_salesforce", run_id)
         culprit_log = _task_output(output, CULPRIT)
     finally:
-        warehouse.run(f"DELETE FROM {RAW_WORKSPACES} WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
-                      parameters={"m": marker})  # fmt: skip
+        warehouse.run(
+            f"DELETE FROM {raw_table('CLOUD_APP.WORKSPACES')} WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+            parameters={"m": marker},
+        )
     assert state == "failed"
     failed = sorted(task for task, s in states.items() if s == "failed")
     assert failed == [CULPRIT], states

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
@@ -53,12 +54,12 @@ def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
     from include.connections import SNOWFLAKE
 
     hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
-    before = hook.get_first("SELECT COUNT(*) FROM RAW.SMOKE.EVENTS")[0]
+    before = hook.get_first(f"SELECT COUNT(*) FROM {raw_table('SMOKE.EVENTS')}")[0]
     first = _run_smoke_dag()
     assert (first["files_loaded"], first["rows_loaded"], first["table_rows"]) == (1, 5, before + 5)
     second = _run_smoke_dag()
     assert second["table_rows"] == before + 10
-    runs = hook.get_records("SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM RAW.SMOKE.EVENTS GROUP BY 1")
+    runs = hook.get_records(f"SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM {raw_table('SMOKE.EVENTS')} GROUP BY 1")
     assert sorted(count for _, count in runs)[-2:] == [5, 5]
 
 
@@ -97,7 +98,8 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
                "created_at": "1999-01-01T00:01:00Z", "plan": "bogus", "seats": 1, "region": "us-east-1"}  # fmt: skip
     record = {"interval_start": "1999-01-01T00:00:00+00:00", "interval_end": "1999-01-01T00:15:00+00:00",
               "payload": payload}  # fmt: skip
-    warehouse.run("INSERT INTO RAW.CLOUD_APP.WORKSPACES SELECT PARSE_JSON(%(r)s)", parameters={"r": json.dumps(record)})
+    workspaces = raw_table("CLOUD_APP.WORKSPACES")
+    warehouse.run(f"INSERT INTO {workspaces} SELECT PARSE_JSON(%(r)s)", parameters={"r": json.dumps(record)})
     api.unpause(ACTIVATION)
     try:
         run_id = api.trigger(ACTIVATION)
@@ -107,7 +109,7 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
         retry = api.task_log(ACTIVATION, run_id, CULPRIT, 2)
     finally:
         api.pause(ACTIVATION)
-        warehouse.run("DELETE FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
+        warehouse.run(f"DELETE FROM {workspaces} WHERE RECORD:payload:event_id::VARCHAR = %(m)s",
                       parameters={"m": marker})  # fmt: skip
     assert state == "failed"
     assert sorted(task for task, s in states.items() if s == "failed") == [CULPRIT], states

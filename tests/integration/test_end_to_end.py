@@ -23,8 +23,10 @@ from typing import Any
 
 import pytest
 import requests
+from publicsuffixlist import PublicSuffixList
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
 
@@ -115,15 +117,19 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
     for row in dbt_seed("account_manager_roster"):
         if users.get(row["username"]) in active:
             roster.setdefault(row["sales_region"], set()).add(users[row["username"]])
+    sellers = set().union(*roster.values())  # README: only a seller's (active roster manager's) lead ownership counts
 
     valid = [(s, w) for s, w in created if s.email and "@" in s.email]
     people: dict[str, tuple[Signup, dict[str, Any]]] = {}
     for signup, workspace in sorted(valid, key=lambda sw: sw[1]["created_at"]):
         people.setdefault(signup.email, (signup, workspace))  # the first workspace is the person's
 
+    public_suffixes = PublicSuffixList()  # README: one company per registrable domain
+
     def customer_key(email: str) -> str:
         domain = email.split("@")[1]
-        return email if domain in personal else domain
+        company = public_suffixes.privatesuffix(domain) or domain
+        return email if domain in personal or company in personal else company
 
     customers: dict[str, list[tuple[Signup, dict[str, Any]]]] = {}
     for email, person in people.items():
@@ -139,7 +145,7 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
         lead_owner = next((crm["leads"][s.email]["OwnerId"] for s, _ in members if s.email in crm["leads"]), None)
         if matched:
             owners[key] = matched["OwnerId"]
-        elif lead_owner in active:
+        elif lead_owner in sellers:
             owners[key] = lead_owner
         elif regions.get(signup.region) in roster:
             owners[key] = None  # one of the region's active managers, in rotation order
@@ -174,7 +180,7 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
     for email, (signup, workspace) in people.items():
         key = customer_key(email)
         lead = crm["leads"].get(email)
-        owner = lead["OwnerId"] if lead and lead["OwnerId"] in active else owners[key]
+        owner = lead["OwnerId"] if lead and lead["OwnerId"] in sellers else owners[key]
         expected.contacts[email] = {
             "FirstName": signup.first, "LastName": signup.last, "Email": email, "OwnerId": owner,
             "Workspace_Id__c": workspace["workspace_id"], "LeadSource": "Product Signup",
@@ -382,7 +388,8 @@ def test_bad_signups_are_quarantined_with_their_reason(scenario) -> None:
 
     bad = {w["workspace_id"] for s, w in scenario["created"] if not (s.email and "@" in s.email)}
     rows = SnowflakeHook(snowflake_conn_id=SNOWFLAKE).get_records(
-        "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:reason::VARCHAR "
+        f"FROM {raw_table('CLOUD_APP.WORKSPACES_QUARANTINE')} "
         f"WHERE RECORD:payload:workspace_id::VARCHAR IN ({', '.join(repr(w) for w in bad)})"
     )
     assert sorted(reason for _, reason in rows) == ["invalid_email", "missing_email"]

@@ -14,6 +14,7 @@ from dev.cloud_app.app import visible_events
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.cloud_app.client import RetryableResponse, RetryPolicy, SourceApiError, WorkspaceEventsClient
 from include.connections import CLOUD_APP_API
+from include.settings import raw_table
 from tests.integration.conftest import TEST_PORTS, dags_test, source_config
 
 BASE = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
@@ -102,7 +103,7 @@ def _warehouse():
 
 def _interval_rows(start: datetime) -> list[str]:
     rows = _warehouse().get_records(
-        "SELECT RECORD:payload:event_id::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES "
+        f"SELECT RECORD:payload:event_id::VARCHAR FROM {raw_table('CLOUD_APP.WORKSPACES')} "
         "WHERE RECORD:interval_start::VARCHAR = %(s)s ORDER BY 1",
         parameters={"s": start.isoformat()},
     )
@@ -111,7 +112,7 @@ def _interval_rows(start: datetime) -> list[str]:
 
 def _quarantine_reasons(start: datetime) -> Counter:
     rows = _warehouse().get_records(
-        "SELECT RECORD:reason::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE "
+        f"SELECT RECORD:reason::VARCHAR FROM {raw_table('CLOUD_APP.WORKSPACES_QUARANTINE')} "
         "WHERE RECORD:interval_start::VARCHAR = %(s)s",
         parameters={"s": start.isoformat()},
     )
@@ -146,7 +147,8 @@ def test_dag_loads_exactly_the_ground_truth_and_reruns_change_nothing(dag_env, s
     assert _interval_rows(start) == valid
     assert _quarantine_reasons(start) == reasons
     log = _warehouse().get_records(
-        "SELECT EXTRACTED, VALID, QUARANTINED, LOADED FROM RAW.CLOUD_APP.INGESTION_LOG WHERE INTERVAL_START = %(s)s",
+        f"SELECT EXTRACTED, VALID, QUARANTINED, LOADED FROM {raw_table('CLOUD_APP.INGESTION_LOG')} "
+        "WHERE INTERVAL_START = %(s)s",
         parameters={"s": start.isoformat()},
     )
     total = len(valid) + sum(reasons.values())
@@ -165,7 +167,7 @@ def test_backfill_of_several_intervals_loads_their_union(dag_env, source) -> Non
         assert _interval_rows(end - timedelta(minutes=15)) == _expected(source, end - timedelta(minutes=15), end)[0]
     first, last = ends[0] - timedelta(minutes=15), ends[-1]
     union = _warehouse().get_first(
-        "SELECT COUNT(*), COUNT(DISTINCT RECORD:payload:event_id) FROM RAW.CLOUD_APP.WORKSPACES "
+        f"SELECT COUNT(*), COUNT(DISTINCT RECORD:payload:event_id) FROM {raw_table('CLOUD_APP.WORKSPACES')} "
         "WHERE RECORD:payload:created_at::VARCHAR >= %(a)s AND RECORD:payload:created_at::VARCHAR < %(b)s",
         parameters={"a": first.isoformat().replace("+00:00", "Z"), "b": last.isoformat().replace("+00:00", "Z")},
     )

@@ -10,6 +10,7 @@ import pytest
 
 from include.connections import SALESFORCE, SNOWFLAKE
 from include.salesforce.mirror import OBJECTS
+from include.settings import raw_table
 from tests.integration.conftest import dags_test
 
 
@@ -60,11 +61,11 @@ def test_mirror_loads_every_object_then_only_changes(dag_env, hooks) -> None:
     second_start = (second_end - timedelta(minutes=15)).isoformat()
     in_second = warehouse.get_records(
         "SELECT RECORD:object::VARCHAR, RECORD:payload:Id::VARCHAR, RECORD:payload:Status::VARCHAR "
-        "FROM RAW.SALESFORCE.LEADS WHERE RECORD:interval_start::VARCHAR = %(s)s",
+        f"FROM {raw_table('SALESFORCE.LEADS')} WHERE RECORD:interval_start::VARCHAR = %(s)s",
         parameters={"s": second_start},
     )
     assert ("Lead", lead, "Working - Contacted") in in_second
-    assert new in _raw_ids(warehouse, "RAW.SALESFORCE.ACCOUNTS")
+    assert new in _raw_ids(warehouse, raw_table("SALESFORCE.ACCOUNTS"))
     for obj in OBJECTS:
         assert set(_raw_ids(warehouse, obj.table)) == _crm_ids(sf, obj.name), obj.name
 
@@ -93,7 +94,7 @@ def test_rerunning_a_past_interval_keeps_records_modified_since(dag_env, hooks) 
     def rerun() -> dict[str, str]:
         mirror_object(sf, S3Hook(aws_conn_id=LANDING_S3), warehouse, landing_bucket(), by_name("Account"), start, end)
         rows = warehouse.get_records(
-            "SELECT RECORD:payload:Id::VARCHAR, RECORD:payload:Name::VARCHAR FROM RAW.SALESFORCE.ACCOUNTS "
+            f"SELECT RECORD:payload:Id::VARCHAR, RECORD:payload:Name::VARCHAR FROM {raw_table('SALESFORCE.ACCOUNTS')} "
             "WHERE RECORD:interval_start::VARCHAR = %(s)s AND RECORD:payload:Id::VARCHAR = %(id)s",
             parameters={"s": start.isoformat(), "id": account},
         )

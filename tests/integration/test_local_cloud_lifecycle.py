@@ -7,6 +7,7 @@ import os
 import socket
 from pathlib import Path
 
+from include.settings import raw_table
 from tests.integration.conftest import CLOUD_HOME, TEST_STATE, cloud_env, load_connections_into_environ, localcloud
 
 SERVICES = ["s3", "snowflake"]
@@ -74,9 +75,9 @@ def test_state_survives_down_and_up(emulators) -> None:
     warehouse = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
     warehouse.run(
         [
-            "CREATE SCHEMA IF NOT EXISTS RAW.CONTRACT_TESTS",
-            "CREATE OR REPLACE TABLE RAW.CONTRACT_TESTS.SURVIVOR (ID INTEGER, NOTE VARCHAR)",
-            "INSERT INTO RAW.CONTRACT_TESTS.SURVIVOR VALUES (1, 'before restart'), (2, 'ünïcödé')",
+            f"CREATE SCHEMA IF NOT EXISTS {raw_table('CONTRACT_TESTS')}",
+            f"CREATE OR REPLACE TABLE {raw_table('CONTRACT_TESTS.SURVIVOR')} (ID INTEGER, NOTE VARCHAR)",
+            f"INSERT INTO {raw_table('CONTRACT_TESTS.SURVIVOR')} VALUES (1, 'before restart'), (2, 'ünïcödé')",
         ]
     )
     app = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
@@ -104,12 +105,12 @@ def test_state_survives_down_and_up(emulators) -> None:
     up = localcloud("up", "--only", "s3,snowflake,emulators")
     assert up.returncode == 0, up.stdout + up.stderr
     load_connections_into_environ()
-    assert warehouse.get_records("SELECT ID, NOTE FROM RAW.CONTRACT_TESTS.SURVIVOR ORDER BY ID") == [
+    assert warehouse.get_records(f"SELECT ID, NOTE FROM {raw_table('CONTRACT_TESTS.SURVIVOR')} ORDER BY ID") == [
         (1, "before restart"),
         (2, "ünïcödé"),
     ]
     # The stage is re-created by the bootstrap at start-up, so loading keeps working after a restart.
-    assert warehouse.get_first("SHOW STAGES IN SCHEMA RAW.LANDING")[1] == "LANDING_STAGE"
+    assert warehouse.get_first(f"SHOW STAGES IN SCHEMA {raw_table('LANDING')}")[1] == "LANDING_STAGE"
     created = workspace["created_at"]
     listed = requests.get(
         f"{app}/v1/workspaces",

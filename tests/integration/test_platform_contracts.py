@@ -10,6 +10,7 @@ import pytest
 
 from include.connections import LANDING_S3, SNOWFLAKE
 from include.landing import write_ndjson_gz
+from include.settings import raw_table
 from include.warehouse.loading import copy_into, count_rows
 
 
@@ -25,12 +26,12 @@ def snowflake_hook(data_platform):
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
     hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
-    hook.run("CREATE SCHEMA IF NOT EXISTS RAW.CONTRACT_TESTS")
+    hook.run(f"CREATE SCHEMA IF NOT EXISTS {raw_table('CONTRACT_TESTS')}")
     return hook
 
 
 def scratch_table() -> str:
-    return f"RAW.CONTRACT_TESTS.T_{uuid.uuid4().hex[:8].upper()}"
+    return raw_table(f"CONTRACT_TESTS.T_{uuid.uuid4().hex[:8].upper()}")
 
 
 def test_s3hook_writes_and_lists_objects(s3_hook, data_platform) -> None:
@@ -61,12 +62,12 @@ def test_snowflakehook_runs_ddl_and_dml(snowflake_hook) -> None:
 
 
 def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) -> None:
-    stages = snowflake_hook.get_records("SHOW STAGES IN SCHEMA RAW.LANDING")
+    stages = snowflake_hook.get_records(f"SHOW STAGES IN SCHEMA {raw_table('LANDING')}")
     assert [(row[1], row[4]) for row in stages] == [
         ("LANDING_STAGE", (data_platform / "s3" / "landing").as_uri() + "/")
     ]
     tables = snowflake_hook.get_records(
-        "SELECT TABLE_SCHEMA, TABLE_NAME FROM RAW.INFORMATION_SCHEMA.TABLES "
+        f"SELECT TABLE_SCHEMA, TABLE_NAME FROM {raw_table('INFORMATION_SCHEMA.TABLES')} "
         "WHERE TABLE_SCHEMA IN ('CLOUD_APP', 'SALESFORCE', 'SMOKE') "
         "ORDER BY 1, 2"
     )

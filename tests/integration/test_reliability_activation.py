@@ -30,6 +30,7 @@ import requests
 from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
@@ -266,7 +267,8 @@ def _table_counts(warehouse, tables: list[str]) -> dict[str, int]:
 def _raw_events(warehouse) -> list[tuple[str, str]]:
     """(interval_end, event_id) of every raw cloud-app row."""
     return warehouse.get_records(
-        "SELECT RECORD:interval_end::VARCHAR, RECORD:payload:event_id::VARCHAR FROM RAW.CLOUD_APP.WORKSPACES"
+        "SELECT RECORD:interval_end::VARCHAR, RECORD:payload:event_id::VARCHAR "
+        f"FROM {raw_table('CLOUD_APP.WORKSPACES')}"
     )
 
 
@@ -280,7 +282,7 @@ def _signup_ids(warehouse) -> Counter:
 def warehouse_restart(rerun, dag_env, warehouse) -> dict[str, Any]:
     """Counts, a warehouse restart, the same counts; then batch B: its interval ingested and dbt built (no sync)."""
     tables = _warehouse_tables(warehouse)
-    assert {"RAW.CLOUD_APP.WORKSPACES", "ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS",
+    assert {raw_table("CLOUD_APP.WORKSPACES"), "ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS",
             "ANALYTICS.MARTS.SYNC_SALESFORCE_CONTACTS"} <= set(tables), tables  # fmt: skip
     before = {
         "counts": _table_counts(warehouse, tables),
@@ -383,14 +385,15 @@ def test_a_warehouse_restart_between_dag_runs_loses_nothing(warehouse_restart) -
     assert batch_b <= set(inside(after_raw))
     counts_before, counts_after = w["before"]["counts"], w["after"]["counts"]
     assert (
-        counts_after["RAW.CLOUD_APP.WORKSPACES"]
+        counts_after[raw_table("CLOUD_APP.WORKSPACES")]
         == len(after_raw)
         == (sum(outside(before_raw).values()) + len(inside(after_raw)))
     )
-    assert counts_after["RAW.CLOUD_APP.WORKSPACES"] >= counts_before["RAW.CLOUD_APP.WORKSPACES"] + len(batch_b)
+    workspaces = raw_table("CLOUD_APP.WORKSPACES")
+    assert counts_after[workspaces] >= counts_before[workspaces] + len(batch_b)
     # The mirror did not run: its tables are as they were.
     for table, count in counts_before.items():
-        if table.startswith("RAW.SALESFORCE."):
+        if table.startswith(f"{raw_table('SALESFORCE')}."):
             assert counts_after[table] == count, table
 
     # The incremental model kept every workspace it had and added the new ones, once each.

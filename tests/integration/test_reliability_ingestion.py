@@ -30,6 +30,7 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.cloud_app.extract import extract_interval
 from include.connections import CLOUD_APP_API, SALESFORCE, SNOWFLAKE, env_var_name
 from include.salesforce.mirror import OBJECTS
+from include.settings import raw_table
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import TEST_PORTS, dags_test
 from tests.integration.test_ingest_cloud_workspaces import _expected, _interval_rows, _quarantine_reasons
@@ -43,6 +44,9 @@ FAULTS_END = datetime(2026, 11, 9, 7, 15, tzinfo=UTC)
 BAD_INPUT_END = datetime(2026, 11, 9, 10, 15, tzinfo=UTC)
 CLIENT_TIMEOUT = 2  # seconds, through the connection's extra
 SLOW = 5  # seconds the `slow` fault holds the response: longer than the client waits
+WORKSPACES = raw_table("CLOUD_APP.WORKSPACES")
+QUARANTINE = raw_table("CLOUD_APP.WORKSPACES_QUARANTINE")
+INGESTION_LOG = raw_table("CLOUD_APP.INGESTION_LOG")
 
 
 def _fault(**fault: Any) -> None:
@@ -69,7 +73,7 @@ def warehouse(dag_env):
 
 def _log_rows(warehouse, start: datetime) -> list[tuple]:
     return warehouse.get_records(
-        "SELECT EXTRACTED, VALID, QUARANTINED, LOADED, QUARANTINE_LOADED FROM RAW.CLOUD_APP.INGESTION_LOG "
+        f"SELECT EXTRACTED, VALID, QUARANTINED, LOADED, QUARANTINE_LOADED FROM {INGESTION_LOG} "
         "WHERE INTERVAL_START = %(s)s",
         parameters={"s": start.isoformat()},
     )
@@ -78,7 +82,7 @@ def _log_rows(warehouse, start: datetime) -> list[tuple]:
 def _cloud_counts(warehouse, start: datetime) -> dict[str, tuple]:
     """(rows, distinct event ids) of the interval in the raw and quarantine tables, and its run-log rows."""
     counts = {}
-    for table in ("RAW.CLOUD_APP.WORKSPACES", "RAW.CLOUD_APP.WORKSPACES_QUARANTINE"):
+    for table in (WORKSPACES, QUARANTINE):
         counts[table] = tuple(
             warehouse.get_first(
                 f"SELECT COUNT(*), COUNT(DISTINCT RECORD:payload:event_id::VARCHAR) FROM {table} "
@@ -86,7 +90,7 @@ def _cloud_counts(warehouse, start: datetime) -> dict[str, tuple]:
                 parameters={"s": start.isoformat()},
             )
         )
-    counts["RAW.CLOUD_APP.INGESTION_LOG"] = (len(_log_rows(warehouse, start)),)
+    counts[INGESTION_LOG] = (len(_log_rows(warehouse, start)),)
     return counts
 
 
@@ -139,14 +143,14 @@ def test_rerunning_an_interval_duplicates_nothing(dag_env, source, warehouse) ->
                                                 quarantined)] * run  # fmt: skip
 
     (cloud1, sf1), (cloud2, sf2) = after
-    assert cloud1["RAW.CLOUD_APP.WORKSPACES"] == cloud2["RAW.CLOUD_APP.WORKSPACES"] == (len(valid), len(valid))
-    assert cloud1["RAW.CLOUD_APP.WORKSPACES_QUARANTINE"] == cloud2["RAW.CLOUD_APP.WORKSPACES_QUARANTINE"]
-    assert cloud2["RAW.CLOUD_APP.WORKSPACES_QUARANTINE"] == (quarantined, quarantined)
-    assert (cloud1["RAW.CLOUD_APP.INGESTION_LOG"], cloud2["RAW.CLOUD_APP.INGESTION_LOG"]) == ((1,), (2,))
+    assert cloud1[WORKSPACES] == cloud2[WORKSPACES] == (len(valid), len(valid))
+    assert cloud1[QUARANTINE] == cloud2[QUARANTINE]
+    assert cloud2[QUARANTINE] == (quarantined, quarantined)
+    assert (cloud1[INGESTION_LOG], cloud2[INGESTION_LOG]) == ((1,), (2,))
     assert sf1 == sf2, "a re-run of the mirror's interval replaces its rows"
     for table, (rows, distinct) in sf2.items():
         assert rows == distinct, f"{table}: {rows} rows for {distinct} versions"
-    for table, record_id in (("RAW.SALESFORCE.ACCOUNTS", account), ("RAW.SALESFORCE.LEADS", lead)):
+    for table, record_id in ((raw_table("SALESFORCE.ACCOUNTS"), account), (raw_table("SALESFORCE.LEADS"), lead)):
         assert sf2[table][0] >= 1
         own = warehouse.get_first(
             f"SELECT COUNT(*) FROM {table} WHERE RECORD:payload:Id::VARCHAR = %(id)s",
@@ -292,7 +296,7 @@ def _key(value: Any) -> str:
 
 
 def test_every_bad_input_is_quarantined_with_its_reason(bad_input_run, warehouse) -> None:
-    quarantine = _records(warehouse, "RAW.CLOUD_APP.WORKSPACES_QUARANTINE", bad_input_run["start"])
+    quarantine = _records(warehouse, QUARANTINE, bad_input_run["start"])
     # Identical bodies (a duplicate and its original) share a key: each key expects its cases' reasons.
     expected: dict[str, list[str]] = {}
     for _, body, reason in bad_input_run["cases"]:
@@ -313,7 +317,7 @@ def test_good_records_of_the_interval_load_and_the_run_reconciles(bad_input_run,
     start = bad_input_run["start"]
     good = sorted(body["event_id"] for _, body, reason in bad_input_run["cases"] if reason is None)
     assert _interval_rows(start) == sorted(bad_input_run["valid"] + good)
-    loaded = {r["payload"]["event_id"]: r["payload"] for r in _records(warehouse, "RAW.CLOUD_APP.WORKSPACES", start)}
+    loaded = {r["payload"]["event_id"]: r["payload"] for r in _records(warehouse, WORKSPACES, start)}
     for case, body, reason in bad_input_run["cases"]:
         if reason is None:
             assert loaded[body["event_id"]] == body, f"{case}: landed exactly as it came"
@@ -326,7 +330,7 @@ def test_no_bad_record_reaches_the_raw_table(bad_input_run, warehouse) -> None:
     """Across every interval, this run's workspaces in RAW are exactly the good ones, each once."""
     rows = warehouse.get_records(
         "SELECT RECORD:payload:workspace_id::VARCHAR, RECORD:payload:owner:email::VARCHAR "
-        "FROM RAW.CLOUD_APP.WORKSPACES WHERE RECORD:payload:workspace_id::VARCHAR LIKE %(p)s "
+        f"FROM {WORKSPACES} WHERE RECORD:payload:workspace_id::VARCHAR LIKE %(p)s "
         "OR RECORD:payload:owner:email::VARCHAR LIKE %(e)s",
         parameters={"p": f"ws_r1{RUN}%", "e": f"%{RUN}%"},
     )

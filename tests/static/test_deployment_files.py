@@ -77,6 +77,66 @@ def test_dbt_gets_its_own_virtualenv_with_the_locked_pins_and_cosmos_uses_it() -
     assert not any(re.search(r"-r\s+\S*requirements\.txt", run) for run in runs)
 
 
+def _package(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def lock_pins(path: Path) -> dict[str, str]:
+    """package -> version of every `name==version` line (the lock format `make lock` writes)."""
+    pins = {}
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9][A-Za-z0-9_.\-]*)(?:\[[^\]]*\])?==([^\s;#]+)", line)
+        if match:
+            pins[_package(match.group(1))] = match.group(2)
+    return pins
+
+
+def lock_dependents() -> dict[str, set[str]]:
+    """package -> what requires it, from constraints.txt's `# via` annotations (package names or `-r file`)."""
+    via: dict[str, set[str]] = {}
+    current = None
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        pinned = re.match(r"^([A-Za-z0-9][A-Za-z0-9_.\-]*)==", line)
+        if pinned:
+            current = _package(pinned.group(1))
+            via[current] = set()
+            inline = re.search(r"#\s*via\s+(.+)$", line)
+            entries = inline.group(1).split(",") if inline else []
+        else:
+            entry = re.match(r"^\s+#\s+(?:via\s+)?(-r \S+|[A-Za-z0-9][A-Za-z0-9_.\-]*)\s*$", line)
+            entries = [entry.group(1)] if entry and entry.group(1) != "via" else []
+        for item in (e.strip() for e in entries):
+            if current:
+                via[current].add(item if item.startswith("-") else _package(item))
+    return via
+
+
+def test_the_image_installs_exactly_the_locked_versions() -> None:
+    """The Runtime's ONBUILD step runs `pip install -r requirements.txt` and reads no constraints file, so
+    requirements.txt itself pins every package the image adds, at the versions CI tested (constraints.txt)."""
+    locked, image = lock_pins(REPO / "constraints.txt"), lock_pins(REPO / "requirements.txt")
+    requirement_lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
+    unpinned = [line for line in requirement_lines if line and "==" not in line]
+    assert not unpinned, f"requirements.txt must pin with ==: {unpinned}"
+    diverged = {name: (version, locked.get(name)) for name, version in image.items() if locked.get(name) != version}
+    assert not diverged, f"requirements.txt differs from constraints.txt (run `make lock`): {diverged}"
+    # Every direct requirement is pinned, with what it pulls in (the lock's dependency annotations).
+    direct = {
+        _package(re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0])
+        for line in (REPO / "requirements.in").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-"))
+    }
+    assert direct <= set(image), f"not pinned in requirements.txt (run `make lock`): {direct - set(image)}"
+    via = lock_dependents()
+    closure = {name for name, parents in via.items() if "-r requirements.in" in parents}
+    while more := {name for name, parents in via.items() if parents & closure} - closure:
+        closure |= more
+    assert set(image) <= closure, f"pinned but not needed by requirements.in: {set(image) - closure}"
+    # The Runtime ships Airflow and fails a build whose requirements.txt names apache-airflow itself.
+    assert "apache-airflow" not in image
+    assert not any(re.fullmatch(r"apache-airflow\s*[=~>]{1,2}.*", line) for line in requirement_lines)
+
+
 def test_the_image_build_parses_the_dbt_manifest_cosmos_renders_from() -> None:
     runs = [args for instruction, args in dockerfile_instructions() if instruction == "RUN"]
     parses = [run for run in runs if re.search(r"(\bdbt|DBT_EXECUTABLE_PATH\}?\"?)\s+parse\b", run)]
@@ -318,6 +378,15 @@ def test_creates_the_storage_integration_the_bootstrap_uses_for_the_landing_buck
     assert "STORAGE_PROVIDER = 'S3'" in created
     assert "STORAGE_ALLOWED_LOCATIONS = ('s3://<landing-bucket>/')" in created
     statement(rf"GRANT USAGE ON INTEGRATION {integration} TO ROLE {role}")
+
+
+def test_the_storage_integrations_iam_policy_lists_what_snowflakes_guide_requires() -> None:
+    """Snowflake's storage-integration guide lists s3:GetBucketLocation beside the object and list permissions."""
+    text = PRODUCTION_SQL.read_text()
+    for permission in ("s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"):
+        assert permission in text, f"production_setup.sql does not tell the administrator to grant {permission}"
+    assert "kms:Decrypt" in text, "an SSE-KMS bucket needs kms:Decrypt on its key: say so"
+    assert "data-load-s3-config-storage-integration" in text, "cite the guide the permissions come from"
 
 
 def test_creates_the_stage_and_file_format_the_loader_copies_through(names: WarehouseNames) -> None:

@@ -37,7 +37,8 @@ def test_failed_files_are_reported() -> None:
     assert [f.first_error for f in parse_copy_result(COPY_COLUMNS, rows).failed] == ["Error parsing JSON"]
 
 
-def test_copy_sql_targets_exactly_one_prefix() -> None:
+def test_copy_sql_targets_exactly_one_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SNOWFLAKE_RAW_DATABASE", raising=False)  # the default names
     sql = copy_into_sql("RAW.SMOKE.EVENTS", "smoke/events/run_1/")
     assert sql == (
         "COPY INTO RAW.SMOKE.EVENTS FROM @RAW.LANDING.LANDING_STAGE/smoke/events/run_1/ "

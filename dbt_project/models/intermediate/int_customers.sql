@@ -2,8 +2,10 @@
 -- Each gets the Salesforce account it matches (companies only), its owner and how the owner was chosen:
 -- the matched account's owner, else the owner this pipeline already gave the customer in Salesforce, else
 -- the matched lead's owner, else the regional roster (round robin in the order customers first landed),
--- else the default owner; an owner counts only while active. Salesforce is the record of assignments: a
--- backfill, a late signup or a roster change never moves a customer already handed to an active manager.
+-- else the default owner. An owner counts only while active, never when it is the default owner (a
+-- placeholder), and a lead's owner only when it is a roster account manager. Salesforce is the record of
+-- assignments: a backfill, a late signup or a roster change never moves a customer already handed to an
+-- active manager.
 with people as (
     select * from {{ ref('int_signup_people') }}
 ),
@@ -53,13 +55,14 @@ primary_people as (
     qualify row_number() over (partition by customer_key order by first_signup_at, email) = 1
 ),
 
--- The first signup (in landing order) whose lead is owned by an active user.
+-- The first signup (in landing order) whose lead is owned by a seller (an active roster account manager, see
+-- int_signup_people): a lead parked with a queue, the default owner or another catch-all user assigns nobody.
 lead_owners as (
     select
         customer_key,
         lead_owner_id
     from people
-    where lead_owner_is_active
+    where lead_owner_is_seller
     qualify row_number() over (
         partition by customer_key order by first_loaded_interval_start, first_signup_at, email
     ) = 1
@@ -71,7 +74,8 @@ matched_accounts as (
         account_domains.company_domain,
         account_domains.account_id,
         account_domains.dwh_external_id,
-        case when users.is_active then account_domains.owner_id end as active_owner_id
+        case when users.is_active and not {{ is_placeholder_owner('users') }} then account_domains.owner_id end
+            as active_owner_id
     from account_domains
     left join users on account_domains.owner_id = users.user_id
     where
@@ -95,7 +99,10 @@ assigned_owners as (
             not primary_people.is_personal_email
             and 'acct-' || md5(primary_people.customer_key) = synced_accounts.dwh_external_id
     left join users as account_owners
-        on synced_accounts.owner_id = account_owners.user_id and account_owners.is_active
+        on
+            synced_accounts.owner_id = account_owners.user_id
+            and account_owners.is_active
+            and not {{ is_placeholder_owner('account_owners') }}
 ),
 
 routed as (

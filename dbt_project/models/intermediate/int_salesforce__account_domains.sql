@@ -1,5 +1,5 @@
--- The company domain of each Salesforce account: its website's host, else the most common email domain
--- of its contacts (accounts typed in by sales often have no website).
+-- The company domain of each Salesforce account: the registrable domain of its website's host, else the most
+-- common registrable email domain of its contacts (accounts typed in by sales often have no website).
 with accounts as (
     select * from {{ ref('stg_salesforce__accounts') }}
 ),
@@ -12,7 +12,7 @@ personal_domains as (
     select email_domain from {{ ref('personal_email_domains') }}
 ),
 
-website_domains as (
+website_hosts as (
     select
         account_id,
         nullif(
@@ -20,24 +20,50 @@ website_domains as (
                 split_part(regexp_replace(lower(trim(website)), '^(https?://)?(www\\.)?', ''), '/', 1), ':', 1
             ),
             ''
-        ) as company_domain
+        ) as host
     from accounts
+),
+
+contact_email_domains as (
+    select
+        account_id,
+        split_part(lower(trim(email)), '@', 2) as email_domain
+    from contacts
+    where account_id is not null and email is not null
+),
+
+all_domains as (
+    select host as domain from website_hosts
+    union all
+    select email_domain as domain from contact_email_domains
+),
+
+-- A website https://www.eng.bigco.com/ and a signup from bob@bigco.com are the same company: bigco.com.
+{{ registrable_domain_ctes('all_domains') }},
+
+website_domains as (
+    select
+        website_hosts.account_id,
+        coalesce(registrable_domains.registrable_domain, website_hosts.host) as company_domain
+    from website_hosts
+    left join registrable_domains on website_hosts.host = registrable_domains.domain
 ),
 
 contact_domains as (
     select
-        contacts.account_id,
-        split_part(lower(trim(contacts.email)), '@', 2) as company_domain,
+        contact_email_domains.account_id,
+        coalesce(registrable_domains.registrable_domain, contact_email_domains.email_domain) as company_domain,
         count(*) as contact_count
-    from contacts
+    from contact_email_domains
+    left join registrable_domains on contact_email_domains.email_domain = registrable_domains.domain
     where
-        contacts.account_id is not null
-        and split_part(lower(trim(contacts.email)), '@', 2) not in (
+        contact_email_domains.email_domain not in (select personal_domains.email_domain from personal_domains)
+        and coalesce(registrable_domains.registrable_domain, '') not in (
             select personal_domains.email_domain from personal_domains
         )
     group by 1, 2
     qualify row_number() over (
-        partition by contacts.account_id order by count(*) desc, split_part(lower(trim(contacts.email)), '@', 2)
+        partition by contact_email_domains.account_id order by count(*) desc, company_domain
     ) = 1
 )
 

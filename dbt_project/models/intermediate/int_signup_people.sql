@@ -26,6 +26,13 @@ regions as (
     select * from {{ ref('cloud_region_sales_regions') }}
 ),
 
+signup_domains as (
+    select owner_email_domain as domain from signups
+),
+
+-- Company matching is by registrable domain: ana@eng.bigco.com and bob@bigco.com are one company.
+{{ registrable_domain_ctes('signup_domains') }},
+
 people as (
     select
         signups.owner_email as email,
@@ -48,15 +55,27 @@ people as (
     ) = 1
 ),
 
+-- The sellers: active users on the account manager roster. A lead's owner counts as an assignment only when
+-- it is one of them; leads also sit with queues (OwnerId 00G...), the default owner or other catch-all users
+-- (web-to-lead and assignment rules park them there), and those signups go through the roster.
+sellers as (
+    select distinct users.user_id
+    from users
+    inner join {{ ref('account_manager_roster') }} as roster on lower(users.username) = lower(roster.username)
+    where users.is_active
+),
+
 -- Leads that sales has not converted, oldest first; a lead we marked converted stays matched.
 open_leads as (
     select
         lower(trim(leads.email)) as email,
         leads.lead_id,
         leads.owner_id as lead_owner_id,
-        coalesce(users.is_active, false) as lead_owner_is_active
+        coalesce(users.is_active, false) as lead_owner_is_active,
+        sellers.user_id is not null as lead_owner_is_seller
     from leads
     left join users on leads.owner_id = users.user_id
+    left join sellers on leads.owner_id = sellers.user_id
     where not coalesce(leads.is_converted, false) and leads.email is not null
     qualify row_number() over (partition by lower(trim(leads.email)) order by leads.created_at, leads.lead_id) = 1
 ),
@@ -76,33 +95,43 @@ existing_contacts as (
     qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
 ),
 
--- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active.
+-- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active and not
+-- the placeholder default owner (a contact parked there still needs an account manager).
 synced_contacts as (
     select
         contacts.dwh_external_id,
         users.user_id as active_owner_id
     from contacts
     inner join users on contacts.owner_id = users.user_id and users.is_active
-    where contacts.dwh_external_id like 'cont-%'
+    where contacts.dwh_external_id like 'cont-%' and not {{ is_placeholder_owner('users') }}
+),
+
+people_domains as (
+    select
+        people.*,
+        coalesce(registrable_domains.registrable_domain, people.email_domain) as company_domain,
+        personal_email_domains.email_domain is not null or personal_company_domains.email_domain is not null
+            as is_personal_email
+    from people
+    left join registrable_domains on people.email_domain = registrable_domains.domain
+    left join personal_domains as personal_email_domains on people.email_domain = personal_email_domains.email_domain
+    left join personal_domains as personal_company_domains
+        on registrable_domains.registrable_domain = personal_company_domains.email_domain
 )
 
 select
     people.*,
     'cont-' || md5(people.email) as contact_external_id,
     regions.sales_region,
-    coalesce(people.email_domain in (select personal_domains.email_domain from personal_domains), false)
-        as is_personal_email,
-    case
-        when people.email_domain in (select personal_domains.email_domain from personal_domains) then people.email
-        else people.email_domain
-    end as customer_key,
+    case when people.is_personal_email then people.email else people.company_domain end as customer_key,
     open_leads.lead_id as matched_lead_id,
     open_leads.lead_owner_id,
     open_leads.lead_owner_is_active,
+    coalesce(open_leads.lead_owner_is_seller, false) as lead_owner_is_seller,
     existing_contacts.contact_id as existing_contact_id,
     existing_contacts.dwh_external_id as existing_contact_external_id,
     synced_contacts.active_owner_id as assigned_contact_owner_id
-from people
+from people_domains as people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email
 left join existing_contacts on people.email = existing_contacts.email

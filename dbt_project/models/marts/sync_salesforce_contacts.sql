@@ -1,6 +1,6 @@
 -- Hightouch sync salesforce-contacts: a Contact for each person who signed up and is not a contact yet.
 -- Its owner: the one it already has in Salesforce while active (a lead owner coming back from inactive, or a
--- roster change, never moves a contact), else the converted lead's active owner, else the customer's owner.
+-- roster change, never moves a contact), else the converted lead's owner when a seller, else the customer's owner.
 -- It links the company's account.
 with people as (
     select * from {{ ref('int_signup_people') }}
@@ -18,7 +18,7 @@ select
     people.email,
     coalesce(
         people.assigned_contact_owner_id,
-        case when people.lead_owner_is_active then people.lead_owner_id end,
+        case when people.lead_owner_is_seller then people.lead_owner_id end,
         customers.owner_id
     ) as owner_id,
     people.primary_workspace_id as workspace_id,

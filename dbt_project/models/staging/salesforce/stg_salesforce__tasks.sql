@@ -14,7 +14,7 @@ versions as (
         record:payload:OwnerId::varchar as owner_id,
         record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
         coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,
-        record:payload:CreatedDate::timestamp_tz as created_at,
+        {{ salesforce_datetime('record:payload:CreatedDate') }} as created_at,
         record:payload:SystemModstamp::varchar as system_modstamp
     from source
 ),

@@ -11,9 +11,8 @@ versions as (
         record:payload:LastName::varchar as last_name,
         record:payload:Alias::varchar as alias,
         record:payload:IsActive::boolean as is_active,
-        record:payload:Region__c::varchar as sales_region,
         record:payload:Title::varchar as title,
-        record:payload:CreatedDate::timestamp_tz as created_at,
+        {{ salesforce_datetime('record:payload:CreatedDate') }} as created_at,
         record:payload:SystemModstamp::varchar as system_modstamp
     from source
 ),
