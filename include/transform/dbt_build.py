@@ -41,6 +41,7 @@ from cosmos.core.airflow import get_airflow_task
 from cosmos.operators.local import DbtBuildLocalOperator, DbtTestLocalOperator
 
 from include.transform.build_results import (
+    SUCCESS_STATUSES,
     BuildLog,
     Node,
     NodeResult,
@@ -73,12 +74,26 @@ class DbtBuildProducer(DbtBuildLocalOperator):
     dbt runs as a subprocess with ``--log-format json`` (its events, one per line) whatever Python Airflow runs
     in, so local runs and the image behave the same. The task fails only when dbt could not do its job (exit
     code 2, or 1 without a failed node to show for it); a node that failed is its own task's failure.
+
+    A seed whose CSV is unchanged since it last loaded (with its tests passing) is not reloaded: Cosmos's
+    ``SeedRenderingBehavior.WHEN_SEED_CHANGES`` rule, with Cosmos's own checksum store (an Airflow Variable per
+    group and seed). Reference data such as the public suffix list then costs nothing per run.
     """
 
     ui_color = "#5C6BC0"
 
-    def __init__(self, *, threads: int, reported_ids: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        threads: int,
+        reported_ids: list[str],
+        seeds: dict[str, tuple[str, list[str]]] | None = None,
+        change_scope: str = "",
+        **kwargs: Any,
+    ) -> None:
         self.reported_ids = frozenset(reported_ids)
+        self.seeds = seeds or {}  # seed unique_id -> (CSV checksum, the nodes its task stands for)
+        self.change_scope = change_scope
         kwargs["invocation_mode"] = InvocationMode.SUBPROCESS
         kwargs["dbt_cmd_flags"] = [*kwargs.get("dbt_cmd_flags", []), "--threads", str(threads), "--no-use-colors"]
         super().__init__(log_format="json", **kwargs)
@@ -91,7 +106,36 @@ class DbtBuildProducer(DbtBuildLocalOperator):
         self._progress = {}
         self._ti = context["ti"]
         self._process_log_line_callable = self._on_line
-        return super().execute(context, **kwargs)
+        unchanged = self._unchanged_seeds()
+        if unchanged:
+            names = [uid.split(".", 2)[-1] for uid in unchanged]
+            self.log.info("Seeds unchanged since their last load, not reloaded: %s", ", ".join(names))
+            self.exclude = " ".join(filter(None, [self.exclude, *names]))
+            self._publish([r for uid in unchanged for r in _unchanged_seed_results(uid, self.seeds[uid][1])])
+        result = super().execute(context, **kwargs)
+        self._remember_loaded_seeds()
+        return result
+
+    def _unchanged_seeds(self) -> list[str]:
+        from cosmos.cache import get_cache_seed_checksum
+
+        return [
+            uid for uid, (checksum, _) in sorted(self.seeds.items())
+            if checksum and get_cache_seed_checksum(self.change_scope, uid) == checksum
+        ]  # fmt: skip
+
+    def _remember_loaded_seeds(self) -> None:
+        from cosmos.cache import store_cache_seed_checksum
+
+        for uid, (checksum, unique_ids) in self.seeds.items():
+            results = [self._build_log.results.get(node) for node in unique_ids]
+            if (
+                checksum
+                and results[0]
+                and results[0]["status"] == "success"
+                and all(r and r["status"] in SUCCESS_STATUSES for r in results)
+            ):
+                store_cache_seed_checksum(self.change_scope, uid, checksum)
 
     def _on_line(self, line: str, extra: Mapping[str, Any]) -> None:
         event = parse_log_line(line)
@@ -132,6 +176,17 @@ class DbtBuildProducer(DbtBuildLocalOperator):
 
 
 _LEVELS = {"debug": 10, "info": 20, "warn": 30, "warning": 30, "error": 40}
+
+
+def _unchanged_seed_results(seed: str, unique_ids: list[str]) -> list[NodeResult]:
+    """What the task of an unchanged seed reports: the seed and its tests, not run (dbt's ``no-op``)."""
+    return [
+        NodeResult(unique_id=uid, status="no-op", lines=[
+            "not reloaded: the seed's CSV is unchanged since it last loaded with its tests passing"
+            if uid == seed else "not run: its seed is unchanged since they last passed"
+        ])
+        for uid in unique_ids
+    ]  # fmt: skip
 
 
 class BuildResultTrigger(BaseTrigger):
@@ -333,6 +388,11 @@ def add_build_task(
         [node_tasks[uid] for uid in extra.after] >> task
         task >> [node_tasks[uid] for uid in extra.before]
         watching[extra.task_id] = (task, list(extra.unique_ids))
+    seeds = {
+        uid: (node.checksum or "", plan.per_task.get(uid, [uid]))
+        for uid, node in graph.items()
+        if node.resource_type == DbtResourceType.SEED and uid in node_tasks
+    }
     build = DbtBuildProducer(
         task_id=BUILD_TASK_ID,
         task_group=group,
@@ -340,6 +400,8 @@ def add_build_task(
         exclude=" ".join(exclude),
         threads=threads,
         reported_ids=sorted(plan.reported),
+        seeds=seeds,
+        change_scope="__".join(filter(None, [group.dag.dag_id if group.dag else None, group.group_id])),
         **kwargs,
     )
     for task, unique_ids in watching.values():

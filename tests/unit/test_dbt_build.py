@@ -142,3 +142,40 @@ def test_the_build_task_fails_when_dbt_failed_without_a_failed_node_to_show(exit
     producer, _ = _producer(["model.p.a"])
     with pytest.raises(AirflowException, match="non-zero exit code"):
         producer.handle_exception_subprocess(SimpleNamespace(exit_code=exit_code, full_output=["boom"]))
+
+
+def _seeded_producer(monkeypatch, stored: dict[str, str]) -> tuple[DbtBuildProducer, _TaskInstance]:
+    import cosmos.cache
+
+    monkeypatch.setattr(cosmos.cache, "get_cache_seed_checksum", lambda scope, uid: stored.get(uid))
+    monkeypatch.setattr(cosmos.cache, "store_cache_seed_checksum", lambda scope, uid, c: stored.__setitem__(uid, c))
+    producer = DbtBuildProducer(
+        task_id="dbt_build_seeds", project_dir=str(DAGS), profile_config=None, threads=4, exclude="path:x",
+        reported_ids=["seed.p.prices", "test.p.prices_unique", "seed.p.roster"],
+        seeds={"seed.p.prices": ("new", ["seed.p.prices", "test.p.prices_unique"]), "seed.p.roster": ("r1", ["seed.p.roster"])},
+        change_scope="activate_salesforce__transform",
+    )  # fmt: skip
+    ti = _TaskInstance()
+    producer._ti = ti
+    return producer, ti
+
+
+def test_a_seed_unchanged_since_its_last_load_is_not_reloaded_and_its_task_is_told(monkeypatch) -> None:
+    producer, ti = _seeded_producer(monkeypatch, {"seed.p.prices": "new", "seed.p.roster": "old"})
+    assert producer._unchanged_seeds() == ["seed.p.prices"]
+    producer.exclude = " ".join([producer.exclude, "prices"])  # what execute() does before dbt runs
+    from include.transform.dbt_build import _unchanged_seed_results
+
+    producer._publish(_unchanged_seed_results("seed.p.prices", ["seed.p.prices", "test.p.prices_unique"]))
+    assert dict(ti.pushed)[PROGRESS_KEY] == {"seed.p.prices": "no-op", "test.p.prices_unique": "no-op"}
+
+
+def test_a_seed_is_remembered_only_when_it_loaded_and_its_tests_passed(monkeypatch) -> None:
+    stored: dict[str, str] = {}
+    producer, _ = _seeded_producer(monkeypatch, stored)
+    producer._on_line(_line("LogSeedResult", "OK loaded prices", "seed.p.prices", "success"), {})
+    producer._on_line(_line("LogTestResult", "FAIL 1 prices_unique", "test.p.prices_unique", "fail"), {})
+    producer._on_line(_line("LogSeedResult", "OK loaded roster", "seed.p.roster", "success"), {})
+    producer.handle_exception_subprocess(SimpleNamespace(exit_code=1, full_output=[]))
+    producer._remember_loaded_seeds()
+    assert stored == {"seed.p.roster": "r1"}, "prices' test failed: it must load (and be tested) again next run"
