@@ -96,6 +96,9 @@ class DbtBuildProducer(DbtBuildLocalOperator):
         self.change_scope = change_scope
         kwargs["invocation_mode"] = InvocationMode.SUBPROCESS
         kwargs["dbt_cmd_flags"] = [*kwargs.get("dbt_cmd_flags", []), "--threads", str(threads), "--no-use-colors"]
+        # The same tests as dbt's default (eager) for the whole selection; but excluding an unchanged seed then
+        # drops only the seed's own tests, not a relationships test from a model to it (eager would drop it).
+        kwargs["indirect_selection"] = "cautious"
         super().__init__(log_format="json", **kwargs)
         self._build_log = BuildLog()
         self._progress: dict[str, str] = {}
