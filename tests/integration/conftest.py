@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, TEST_STATE
+from tests.integration.dag_runner import SESSION_RUNNERS, DagRunner, DagRunResult
 
 pytestmark = pytest.mark.integration
 
@@ -136,8 +137,9 @@ DAG_HOME = TEST_STATE / "airflow-dagtest"
 
 
 @pytest.fixture(scope="session")
-def dag_env(emulators):
-    """Environment for `airflow dags test` against the test cloud, with its own migrated Airflow home."""
+def dag_env(emulators) -> Iterator[dict[str, str]]:
+    """Environment of the DAG runs against the test cloud (`dag.test()`, as `airflow dags test` runs them), with
+    its own migrated Airflow home; the session's DAG runner (tests/integration/dag_runner.py) runs them."""
     from dev.localcloud.env import read_env_file
 
     env = {**cloud_env(), **read_env_file(CLOUD_HOME / "localcloud.env")}
@@ -145,15 +147,23 @@ def dag_env(emulators):
     env.pop("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", None)
     DAG_HOME.mkdir(parents=True, exist_ok=True)
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-    return env
+    runner = DagRunner(env, log_dir=DAG_HOME / "runs", cwd=REPO_ROOT)
+    SESSION_RUNNERS.append(runner)
+    yield env
+    SESSION_RUNNERS.remove(runner)
+    runner.stop()
 
 
-def dags_test(env: dict[str, str], dag_id: str, logical_date: datetime) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", dag_id, logical_date.isoformat()],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert "state=success" in result.stdout + result.stderr, (result.stdout + result.stderr)[-4000:]
+def dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = None) -> DagRunResult:
+    """One DAG run in the session's runner, with ``env`` (dag_env, or a copy with changes); not asserted."""
+    assert SESSION_RUNNERS, "request the dag_env fixture to run DAGs"
+    return SESSION_RUNNERS[0].run(dag_id, logical_date, env=env)
+
+
+def dags_test(env: dict[str, str], dag_id: str, logical_date: datetime) -> DagRunResult:
+    """One DAG run that must succeed (``dag_run``); its log is in ``.output``."""
+    result = dag_run(env, dag_id, logical_date)
+    assert result.state == "success", f"{dag_id}: {result.state} {result.error or ''}\n{result.output[-4000:]}"
     return result
 
 

@@ -25,7 +25,7 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import TEST_PORTS, dags_test
+from tests.integration.conftest import TEST_PORTS, dag_run, dags_test
 
 RUN = uuid.uuid4().hex[:6]
 CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
@@ -63,18 +63,13 @@ def _errors(output: str) -> str:
 
 
 def _dag_run(env: dict[str, str], dag_id: str, logical_date: datetime | None = None, with_output: bool = False):
-    """Run a DAG with `airflow dags test`; return (state, run_id, error lines[, whole output]) without asserting
-    success."""
-    argv = [sys.executable, "-m", "airflow", "dags", "test", dag_id]
-    if logical_date:
-        argv.append(logical_date.isoformat())
-    result = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900)
-    output = result.stdout + result.stderr
-    finished = re.search(r"DagRun Finished: dag_id=\S+, logical_date=[^,]+, run_id=([^,]+),.*?state=(\w+)", output)
-    assert finished, output[-4000:]
+    """Run a DAG (`dag.test()`, as `airflow dags test` does); return (state, run_id, error lines[, whole output])
+    without asserting success."""
+    result = dag_run(env, dag_id, logical_date)
+    assert result.run_id, result.error or result.output[-4000:]
     if with_output:
-        return finished.group(2), finished.group(1), _errors(output), output
-    return finished.group(2), finished.group(1), _errors(output)
+        return result.state, result.run_id, _errors(result.output), result.output
+    return result.state, result.run_id, _errors(result.output)
 
 
 def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str]:

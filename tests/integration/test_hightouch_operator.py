@@ -281,18 +281,13 @@ def test_monitor_skips_disabled_syncs_and_keeps_missing_and_extra_syncs_apart(hi
 
 def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None:
     """The DAG as the scheduler runs it, on this emulator: it judges syncs.yaml, whose syncs this workspace lacks."""
-    import subprocess
-    import sys
-
     from include.connections import HIGHTOUCH, env_var_name
-    from tests.conftest import REPO_ROOT
+    from tests.integration.conftest import dag_run
 
     env = {**dag_env, env_var_name(HIGHTOUCH): os.environ[env_var_name(CONN_ID)]}
-    result = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", "monitor_hightouch_syncs"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    output = result.stdout + result.stderr
+    result = dag_run(env, "monitor_hightouch_syncs")
+    assert result.state == "failed", result.error
+    output = result.output
     assert "Hightouch sync salesforce-accounts (id None) UNHEALTHY: not found in the Hightouch workspace" in output, (
         output[-4000:]
     )

@@ -152,7 +152,8 @@ def _seeded_producer(monkeypatch, stored: dict[str, str]) -> tuple[DbtBuildProdu
     producer = DbtBuildProducer(
         task_id="dbt_build_seeds", project_dir=str(DAGS), profile_config=None, threads=4, exclude="path:x",
         reported_ids=["seed.p.prices", "test.p.prices_unique", "seed.p.roster"],
-        seeds={"seed.p.prices": ("new", ["seed.p.prices", "test.p.prices_unique"]), "seed.p.roster": ("r1", ["seed.p.roster"])},
+        seeds={"seed.p.prices": ("new", ["seed.p.prices", "test.p.prices_unique"]),
+               "seed.p.roster": ("r1", ["seed.p.roster"])},
         change_scope="activate_salesforce__transform",
     )  # fmt: skip
     ti = _TaskInstance()
