@@ -12,12 +12,15 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 TERMINAL_STATES = {"success", "failed"}
 
 
 class AirflowApiError(RuntimeError):
-    pass
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -25,22 +28,46 @@ def parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
+_SAFE_TO_REPEAT = frozenset({"GET", "PATCH"})  # reading, or setting a field to a value: repeating changes nothing
+
+
+def _transient(error: BaseException) -> bool:
+    """A slow or restarting api-server (a busy laptop), not an answer: worth asking again."""
+    if isinstance(error, requests.ConnectionError | requests.Timeout):
+        return True
+    return isinstance(error, AirflowApiError) and error.status_code in {502, 503, 504}
+
+
 @dataclass
 class AirflowApi:
     base_url: str
-    timeout: float = 10.0
+    timeout: float = 30.0
 
     def __post_init__(self) -> None:
         self._session = requests.Session()
         # The local deployment runs SimpleAuthManager with all users admin: a token needs no credentials.
-        token = self._session.get(f"{self.base_url}/auth/token", timeout=self.timeout)
+        token = Retrying(retry=retry_if_exception(_transient), stop=stop_after_attempt(4),
+                         wait=wait_exponential(multiplier=1, max=10), reraise=True)(
+            self._session.get, f"{self.base_url}/auth/token", timeout=self.timeout
+        )  # fmt: skip
         token.raise_for_status()
         self._session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        attempts = Retrying(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(4 if method in _SAFE_TO_REPEAT else 1),
+            wait=wait_exponential(multiplier=1, max=10),
+            reraise=True,
+        )
+        return attempts(self._request, method, path, **kwargs)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self._session.request(method, f"{self.base_url}/api/v2{path}", timeout=self.timeout, **kwargs)
         if response.status_code >= 400:
-            raise AirflowApiError(f"{method} {path} -> {response.status_code}: {response.text[:500]}")
+            raise AirflowApiError(
+                f"{method} {path} -> {response.status_code}: {response.text[:500]}", response.status_code
+            )
         return response.json() if response.content else None
 
     def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> dict[str, Any]:
