@@ -4,15 +4,19 @@
 Steps 3 and 4 of the lead-to-Salesforce workflow. Runs once **both** new workspaces and a fresh Salesforce
 mirror have landed since its last run (the `raw.cloud_app.workspaces` and `raw.salesforce` Assets), so new
 signups are always matched against a CRM mirror at least as new as they are and one ingestion cycle gives one
-activation run; and at least hourly, as a safety net when an ingestion is down.
+activation run; and at least hourly, as a safety net when an ingestion is down (that run builds nothing
+when both ingestions delivered within the hour: `include/safety_net.py`).
 
 1. **transform** — the dbt project, rendered by Cosmos from its manifest: staging, intermediate (matching
-   signups to leads, contacts and accounts; owner routing) and one mart per Hightouch sync. Each model's
-   tests run right after it; **a failing test stops every sync** (they need all of dbt to succeed).
-2. **sync_*** — one Hightouch sync per mart, by slug, in the order of `include/hightouch/syncs.yaml`:
-   accounts (and the keys of matched accounts) → contacts → lead conversions → opportunities → tasks.
-   Each task waits for its run, logs and returns (XCom) the planned, successful and failed row counts,
-   and fails on a `warning` or `failed` run with the run id and Hightouch's error.
+   signups to leads, contacts and accounts; owner routing) and one mart per Salesforce action.
+   `transform.dbt_build` runs one `dbt build`; each model's task (the model with its tests) shows that
+   model's result and dbt output as soon as dbt reports it, from the triggerer; a retry re-runs that model
+   alone (docs/cosmos-execution-mode.md). **A failing test fails its model's task and stops every sync.**
+2. **sync_*** — one Hightouch sync per mart, by slug, each after the syncs whose records it references
+   (`depends_on` in `include/hightouch/syncs.yaml`): accounts and the keys of matched accounts → contacts
+   and opportunities → lead conversions and outreach tasks. Each task waits for its run, logs and returns
+   (XCom) the planned, successful and failed row counts, and fails on a `warning` or `failed` run with the
+   run id and Hightouch's error.
 
 Every external id is derived from a business key (domain, email), so re-running changes nothing that is
 already in Salesforce: a second run plans 0 rows in every sync. One active run at a time.
