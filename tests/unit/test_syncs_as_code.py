@@ -89,3 +89,13 @@ def test_the_dag_triggers_exactly_the_configured_syncs_in_dependency_order() -> 
             assert any(t.startswith("transform.") for t in by_slug[sync.slug].upstream_task_ids), (
                 f"{sync.slug} must wait for every dbt model and test"
             )
+
+
+@pytest.mark.parametrize("sync", SYNCS, ids=lambda s: s.slug)
+def test_a_sync_waits_for_every_sync_that_writes_what_it_references(sync: Sync) -> None:
+    """A record referenced by external id must exist before the reference is written (Salesforce refuses an
+    unknown foreign key), so the syncs that write the referenced object run first; nothing else orders them,
+    which lets independent syncs run side by side."""
+    referenced = {reference.object for reference in sync.parent_references}
+    writers = {other.slug for other in SYNCS if other.destination_object in referenced and other is not sync}
+    assert writers <= set(sync.depends_on), f"{sync.slug} references {sorted(referenced)}: wait for {writers}"
