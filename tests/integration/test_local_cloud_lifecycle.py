@@ -122,7 +122,7 @@ def test_state_survives_down_and_up(emulators) -> None:
     restored = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn().Lead.get(lead["id"])
     assert (restored["LastName"], restored["Email"]) == ("Survivor", "survivor@restart.io")
     runs = requests.get(f"{hightouch}/syncs/1001/runs", params={"runId": run_id}, headers=ht_auth, timeout=5)
-    assert runs.json()["data"][0]["id"] == run_id
+    assert str(runs.json()["data"][0]["id"]) == str(run_id)
 
 
 def test_test_state_is_isolated_from_the_developers_cloud() -> None:
