@@ -1,7 +1,7 @@
 """dbt in Airflow at the speed of one ``dbt build``, with one task per dbt node that shows its own result.
 
-Cosmos renders the project as usual (one task per model or seed with its tests, one per relationships test,
-the dbt dependencies as Airflow dependencies); this module changes who runs dbt:
+Cosmos renders the project (one task per model or seed, with the tests dbt runs with it; the dbt dependencies
+as Airflow dependencies; which task stands for which test is ``plan_tasks``); this module changes who runs dbt:
 
 - ``dbt_build`` (``DbtBuildProducer``) runs **one** ``dbt build`` of the whole selection on a worker and
   publishes each node's result (status and dbt's own log lines) as an XCom the moment dbt reports it.
@@ -41,6 +41,7 @@ from cosmos.core.airflow import get_airflow_task
 from cosmos.operators.local import DbtBuildLocalOperator, DbtTestLocalOperator
 
 from include.transform.build_results import (
+    FINISHED_TASK_STATES,
     SUCCESS_STATUSES,
     BuildLog,
     Node,
@@ -240,8 +241,9 @@ def read_build(
 ) -> tuple[dict[str, NodeResult | None], str | None]:
     """The build's published results for ``unique_ids`` (None: not yet) and the build task's state.
 
-    The progress XCom is read first, so a waiting task costs one call per poll; each node's result is read once
-    it is there. The build task's state only matters while results are missing.
+    The progress XCom is read first, so a waiting task costs one or two calls per poll (the progress, and the
+    build task's state while results are missing); the nodes' results are read once they are all there, or once
+    the build ended without some of them.
     """
     from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
     from airflow.sdk.execution_time.xcom import XCom
@@ -250,13 +252,15 @@ def read_build(
         return XCom.get_one(run_id=run_id, key=key, task_id=build_task_id, dag_id=dag_id, map_index=-1)
 
     progress = xcom(PROGRESS_KEY) or {}
+    build_state = None
+    if any(uid not in progress for uid in unique_ids):
+        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[build_task_id], run_ids=[run_id])
+        build_state = (states.get(run_id) or {}).get(build_task_id)
+        if build_state not in FINISHED_TASK_STATES:
+            return dict.fromkeys(unique_ids), build_state  # still building: nothing to read yet
     results: dict[str, NodeResult | None] = {
         uid: (xcom(result_key(uid)) if uid in progress else None) for uid in unique_ids
     }
-    build_state = None
-    if any(r is None for r in results.values()):
-        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[build_task_id], run_ids=[run_id])
-        build_state = (states.get(run_id) or {}).get(build_task_id)
     return results, build_state
 
 
