@@ -196,7 +196,8 @@ def check_stage(rows: Rows, target: Target, fix: str) -> tuple[Check, Stage | No
 def allowed(url: str, locations: str) -> bool:
     """Does a comma-separated location list (``s3://bucket/path/``, or ``*``) cover ``url``?"""
     items = [item.strip().strip("'\"") for item in locations.split(",") if item.strip()]
-    return any(item == "*" or url.startswith(item) or url.rstrip("/") == item.rstrip("/") for item in items)
+    folder = url if url.endswith("/") else url + "/"
+    return any(item == "*" or folder.startswith(item if item.endswith("/") else item + "/") for item in items)
 
 
 def check_integration(stage: Stage, properties: Mapping[str, str], bucket: str) -> Check:
