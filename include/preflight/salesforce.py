@@ -117,10 +117,12 @@ class FieldNeed:
     name: str
     mirrored: bool = False
     writes: list[FieldWrite] = field(default_factory=list)
+    matched_by: list[str] = field(default_factory=list)  # slugs that find records by it (upsert key, lookup)
 
     def why(self) -> str:
         parts = ["read by the mirror"] if self.mirrored else []
         parts += [f"written by {w.slug}" for w in self.writes]
+        parts += [f"matched on by {slug}" for slug in self.matched_by]
         return ", ".join(dict.fromkeys(parts))
 
 
@@ -180,13 +182,15 @@ def requirements(mirror: Mapping[str, Sequence[str]], catalogue: SyncCatalogue, 
             if name != "Id" and family == "text":
                 write = PicklistWrite(sync.slug, sync.model, column, promises.values(sync.model, column))
                 reqs.text_writes.setdefault((obj, name), []).append(write)
-        if sync.external_id_field:
-            reqs.external_ids.setdefault((obj, sync.external_id_field), []).append(sync.slug)
+        keys = [(obj, sync.external_id_field)] if sync.external_id_field else []
         for ref in sync.parent_references:
             reqs.references.append(
                 ReferenceNeed(obj, ref.relationship, ref.object, ref.external_id_field, sync.slug, sync.mode)
             )
-            reqs.external_ids.setdefault((ref.object, ref.external_id_field), []).append(sync.slug)
+            keys.append((ref.object, ref.external_id_field))
+        for key_object, key_field in keys:  # must exist, even where nothing reads or writes it
+            reqs.need(key_object, key_field).matched_by.append(sync.slug)
+            reqs.external_ids.setdefault((key_object, key_field), []).append(sync.slug)
     return reqs
 
 

@@ -148,6 +148,19 @@ def test_a_parent_reference_requires_the_parents_external_id(reqs) -> None:
     assert reqs.references == [ReferenceNeed("Contact", "Account", "Account", "Dwh_External_Id__c", CONTACTS, "upsert")]
 
 
+def test_an_external_id_nothing_reads_or_writes_must_still_exist() -> None:
+    catalogue = SyncCatalogue.model_validate(
+        {"syncs": [{**CATALOGUE.syncs[1].model_dump(), "parent_references": [
+            {"column": "ACCOUNT_KEY", "relationship": "Account", "object": "Account", "external_id_field": "Erp_Key__c"}
+        ]}]}
+    )  # fmt: skip
+    reqs = requirements({}, catalogue, PROMISES)
+    need = reqs.fields[("Account", "Erp_Key__c")]
+    assert (need.mirrored, need.writes, need.matched_by) == (False, [], [CONTACTS])
+    check = check_object_fields("Account", {"fields": []}, reqs.field_needs("Account"), [])
+    assert check.detail == f"Erp_Key__c is missing (matched on by {CONTACTS})"
+
+
 def test_text_columns_carry_the_values_their_accepted_values_test_allows(reqs) -> None:
     writes = reqs.text_writes[("Contact", "LeadSource")]
     assert [(w.column, w.values) for w in writes] == [("LEAD_SOURCE", ("Product Signup",))]
