@@ -27,11 +27,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="print the Salesforce fields, picklist values and permissions checked (markdown) and exit",
     )
+    parser.add_argument(
+        "--update-fork-guide",
+        action="store_true",
+        help="write that checklist into docs/fork-this-template.md (after changing the mirror, syncs.yaml or a mart)",
+    )
     args = parser.parse_args(argv)
-    if args.salesforce_checklist:
-        from include.preflight.checklist import default_checklist
+    if args.salesforce_checklist or args.update_fork_guide:
+        from include.preflight.checklist import FORK_GUIDE, default_checklist, replace_section
 
-        print(default_checklist())
+        checklist = default_checklist()
+        if args.update_fork_guide:
+            FORK_GUIDE.write_text(replace_section(FORK_GUIDE.read_text(), checklist))
+            print(f"updated the Salesforce checklist in {FORK_GUIDE}")
+        else:
+            print(checklist)
         return 0
     services = [s.strip().lower() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in services if s not in SERVICES]

@@ -8,19 +8,24 @@ mart's accepted values change, this test fails until the page is regenerated.
 from __future__ import annotations
 
 from include.hightouch.syncs import default_syncs
-from include.preflight.checklist import BEGIN, END, default_checklist, section_of
+from include.preflight.checklist import BEGIN, END, default_checklist, replace_section, section_of
 from include.preflight.dbt_manifest import load_mart_promises
 from tests.conftest import REPO_ROOT
 
 FORK_GUIDE = REPO_ROOT / "docs" / "fork-this-template.md"
 
 
+def test_updating_replaces_only_the_generated_section() -> None:
+    page = f"# Guide\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n"
+    assert replace_section(page, f"{BEGIN}\nnew\n{END}") == f"# Guide\n\nbefore\n\n{BEGIN}\nnew\n{END}\n\nafter\n"
+
+
 def test_the_fork_guide_holds_the_generated_checklist() -> None:
     section = section_of(FORK_GUIDE.read_text())
     assert section is not None, f"{FORK_GUIDE.name} has no section between {BEGIN} and {END}"
     assert section == default_checklist(), (
-        "docs/fork-this-template.md is out of step with the preflight: replace its checklist section with the output"
-        " of `python -m include.preflight --salesforce-checklist`"
+        "docs/fork-this-template.md is out of step with the preflight: run"
+        " `python -m include.preflight --update-fork-guide`"
     )
 
 
