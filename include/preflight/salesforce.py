@@ -120,10 +120,11 @@ class FieldNeed:
     matched_by: list[str] = field(default_factory=list)  # slugs that find records by it (upsert key, lookup)
 
     def why(self) -> str:
-        parts = ["read by the mirror"] if self.mirrored else []
-        parts += [f"written by {w.slug}" for w in self.writes]
-        parts += [f"matched on by {slug}" for slug in self.matched_by]
-        return ", ".join(dict.fromkeys(parts))
+        """``read by the mirror; written by a, b; matched on by c``."""
+        writers = ", ".join(dict.fromkeys(w.slug for w in self.writes))
+        matchers = ", ".join(dict.fromkeys(self.matched_by))
+        parts = ["read by the mirror" if self.mirrored else "", writers and f"written by {writers}"]
+        return "; ".join(p for p in [*parts, matchers and f"matched on by {matchers}"] if p)
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,7 @@ def test_a_missing_custom_field_fails_with_how_to_create_it(reqs) -> None:
         "Contact", contact_describe(Workspace_Id__c=None), reqs.field_needs("Contact"), reqs.references
     )
     assert check.failed
-    assert check.detail == f"Workspace_Id__c is missing (read by the mirror, written by {CONTACTS})"
+    assert check.detail == f"Workspace_Id__c is missing (read by the mirror; written by {CONTACTS})"
     assert "create the custom field Workspace_Id__c (Text(255)) on Contact" in (check.fix or "")
 
 
