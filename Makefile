@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status demo test lint unit integration bench sql soql clean
+.PHONY: help setup lock up down status demo preflight test lint unit integration bench sql soql clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,22 @@ status: setup  ## health of each local service
 
 demo: up  ## run the pipeline end to end on the local cloud and print what it did
 	$(VPY) -m dev.demo
+
+# The connections in your environment when you have set any AIRFLOW_CONN_* (real accounts), else the local cloud's
+# generated ones. ONLY=s3,snowflake,salesforce,hightouch narrows it.
+preflight: setup  ## check S3, Snowflake, Salesforce and Hightouch as the pipeline sees them; exit 1 on any ✗
+	@if env | grep -q '^AIRFLOW_CONN_'; then \
+		echo "preflight through the AIRFLOW_CONN_* connections of your environment"; \
+	else \
+		env_file="$$($(VPY) -m dev.localcloud.env)"; \
+		if [ ! -f "$$env_file" ]; then \
+			echo "no AIRFLOW_CONN_* variables set and no local cloud: export your connections (README," \
+				"Point it at real accounts) or run make up" >&2; exit 2; \
+		fi; \
+		echo "preflight through the local cloud's connections ($$env_file; make up starts it)"; \
+		set -a; . "$$env_file"; set +a; \
+	fi; \
+	$(VPY) -m include.preflight $(if $(ONLY),--only $(ONLY))
 
 lint: setup  ## ruff, ruff format, sqlfluff
 	$(VENV)/bin/ruff check .

@@ -152,6 +152,9 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "LOCALCLOUD_STAGE_URL": settings.stage_url,
         # dbt's `local` target turns on the stand-in's compatibility macros (dbt_project/macros/fakesnow/).
         "DBT_TARGET": "local",
+        # The stand-in warehouse has no roles or grants, and the Hightouch emulator signs in with none: no role is
+        # named for Hightouch's source, so the preflight has no grants to check (include/preflight/snowflake.py).
+        "SNOWFLAKE_HIGHTOUCH_ROLE": "",
         # The local cloud is offline: no usage reports (they would only time out).
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
         # Cosmos keeps dbt's partial-parse state per cache dir, and dbt re-parses the whole project (~5 s a task)
