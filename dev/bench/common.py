@@ -48,7 +48,7 @@ def load_average() -> str:
 
 @dataclass
 class Machine:
-    """Cores and load average before/after: other engineers share this machine, so say how busy it was."""
+    """Cores and load average before/after: anything else running slows a benchmark down, so say how busy it was."""
 
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     load_before: str = field(default_factory=load_average)
