@@ -80,7 +80,7 @@ def activate_salesforce() -> None:
         for upstream_task in upstream:
             upstream_task >> sync_tasks[sync.slug]
 
-    @task
+    @task(multiple_outputs=False)  # one XCom, as the sync tasks return (a dict return type would split it by key)
     def convert_salesforce_leads() -> dict[str, Any]:
         """The leads of the salesforce_lead_conversions mart, converted with convertLead() (see conversion.py)."""
         from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
