@@ -71,7 +71,7 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     # 4 seeds, 8 staging, 4 intermediate and 6 mart models (contracts enforced) and 133 data tests.
-    assert "PASS=155 WARN=0 ERROR=0 SKIP=0" in result.stdout
+    assert "PASS=177 WARN=0 ERROR=0 SKIP=0" in result.stdout
     docs = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "dbt"), "docs", "generate", "--project-dir", "dbt_project",
          "--target-path", str(CLOUD_HOME / "dbt-docs")],
