@@ -12,8 +12,9 @@ which converted status and owner. This module acts on it, in batches of ``MAX_LE
 1. one SOQL query finds the batch's contacts (ours by ``Dwh_External_Id__c``: the contacts sync created them a
    moment ago, so the mart cannot know their Ids) with their account, which ``convertLead()`` requires
    ("this contact must be associated with the specified accountId");
-2. a lead whose contact is missing, or on another account than the warehouse decided, is refused (reported,
-   not converted); the others go to ``convertLead()`` into that contact and account, with
+2. a lead whose contact is missing or has no account is refused (reported, not converted); the others go to
+   ``convertLead()`` into that contact and its current account (if someone moved the contact to another account
+   than the warehouse decided, Salesforce is the record: the log says so), with
    ``doNotCreateOpportunity`` (the pipeline opens its own opportunity) and the warehouse's owner as ``ownerId``
    (which Salesforce requires for a lead a queue owns: accounts and contacts cannot belong to a queue);
 3. each ``LeadConvertResult`` (in request order) is a conversion, or a failure with Salesforce's status code.
@@ -21,8 +22,9 @@ which converted status and owner. This module acts on it, in batches of ``MAX_LE
    task, or by a salesperson): done, not an error. So a retry never converts twice and a second run, once the
    mirror has seen the conversions, plans nothing.
 
-Like a Hightouch ``warning`` run, failed leads do not stop the others: the task logs each with its error,
-returns the counts (``LeadConversionResult``), and fails at the end if any lead failed.
+Like a Hightouch ``warning`` run, failed leads do not stop the others: the task logs each with its error and one
+line of counts (``describe``), then returns the counts (``LeadConversionResult``, its XCom) or, if any lead failed,
+fails naming how many and why (``failure_message``).
 
 Pure functions build the SOQL and the SOAP request and read the answers (unit-tested on SOAP payloads); the
 calls are at the edge (``convert_leads``). XML is built and read with the standard library's ElementTree.
@@ -111,6 +113,7 @@ class LeadConvert:
     account_id: str
     contact_id: str
     owner_id: str | None
+    moved: str | None = None  # not sent: why the account differs from the warehouse's decision, if it does
 
 
 Outcome = Literal["converted", "already_converted", "failed"]
@@ -162,7 +165,7 @@ def _soql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def contact_lookup_soql(rows: Iterable[PlannedConversion]) -> str | None:
+def contact_lookup_soql(rows: Sequence[PlannedConversion]) -> str | None:
     """One query for the contacts of these rows, ours by external id and sales' by Id; None when none."""
     external_ids = sorted({r.contact_external_id for r in rows if r.contact_external_id})
     contact_ids = sorted({r.contact_id for r in rows if r.contact_id})
@@ -195,7 +198,9 @@ def contacts_from_records(records: Iterable[Mapping[str, Any]]) -> list[Salesfor
 
 def _same_id(left: str | None, right: str | None) -> bool:
     """Salesforce Ids compare on their first 15 characters (the 18-character form adds a case checksum)."""
-    return bool(left and right) and left[:15] == right[:15]  # type: ignore[index]
+    if not left or not right:
+        return False
+    return left[:15] == right[:15]
 
 
 class _Refused(Exception):
@@ -228,26 +233,35 @@ def _decided_contact(row: PlannedConversion, contacts: Sequence[SalesforceContac
         )
     contact = matches[0]
     if not contact.account_id:
-        raise _Refused("CONTACT_WITHOUT_ACCOUNT", f"{named} has no account; convertLead() needs the contact's account")
-    if row.contact_external_id:
-        decided, actual = row.account_external_id, contact.account_external_id
-        on_decided_account = decided is not None and decided == actual
-    else:
-        decided, actual = row.account_id, contact.account_id
-        on_decided_account = _same_id(decided, actual)
-    if not on_decided_account:
         raise _Refused(
-            "CONTACT_ON_ANOTHER_ACCOUNT",
-            f"{named} is on account {contact.account_id} ({actual}), not on {decided} as the warehouse decided:"
-            " the next run decides again from a fresh mirror",
+            "CONTACT_WITHOUT_ACCOUNT",
+            f"{named} has no account in Salesforce, and convertLead() merges a lead into a contact only with the"
+            " contact's account: put the contact on an account, or convert the lead by hand",
         )
     return contact
+
+
+def _moved(row: PlannedConversion, contact: SalesforceContact) -> str | None:
+    """Why the contact is not on the account the warehouse decided (someone moved it in Salesforce), or None."""
+    if row.contact_external_id:
+        decided, actual = row.account_external_id, contact.account_external_id
+        same = decided is not None and decided == actual
+    else:
+        decided, actual = row.account_id, contact.account_id
+        same = _same_id(decided, actual)
+    if same:
+        return None
+    return f"contact {contact.contact_id} is on account {contact.account_id} ({actual}), not {decided}"
 
 
 def lead_converts(
     rows: Sequence[PlannedConversion], contacts: Sequence[SalesforceContact]
 ) -> tuple[list[LeadConvert], list[ConversionOutcome]]:
-    """The ``LeadConvert`` requests for the rows whose contact is where the warehouse decided, and the refusals."""
+    """The ``LeadConvert`` requests, and the refusals (no converted status, contact missing or without account).
+
+    A lead converts into its contact's *current* account, as Salesforce requires: when someone moved the contact
+    since the warehouse decided, Salesforce is the record (``moved`` says so, for the log).
+    """
     converts, refused = [], []
     for row in rows:
         try:
@@ -262,6 +276,7 @@ def lead_converts(
                 account_id=str(contact.account_id),
                 contact_id=contact.contact_id,
                 owner_id=row.owner_id,
+                moved=_moved(row, contact),
             )
         )
     return converts, refused
@@ -284,7 +299,8 @@ def convert_lead_envelope(session_id: str, converts: Sequence[LeadConvert]) -> b
 
     Each ``leadConverts`` carries its elements in the partner WSDL's order (the ``LeadConvert`` sequence),
     including the three booleans the WSDL requires; the session is the OAuth access token, which Salesforce
-    accepts as ``SessionHeader/sessionId``.
+    accepts as ``SessionHeader/sessionId``
+    (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_header_sessionheader.htm).
     """
     envelope = ET.Element(f"{{{SOAPENV}}}Envelope")
     header = ET.SubElement(ET.SubElement(envelope, f"{{{SOAPENV}}}Header"), f"{{{PARTNER}}}SessionHeader")
@@ -323,7 +339,8 @@ def _text(element: ET.Element, name: str) -> str | None:
 def parse_convert_lead_response(
     body: bytes, converts: Sequence[LeadConvert], http_status: int | None = None
 ) -> list[ConversionOutcome]:
-    """The outcome of each ``LeadConvert``, from the ``convertLeadResponse`` (one ``result`` per request, in order).
+    """The outcome of each ``LeadConvert``, from the ``convertLeadResponse`` (one ``result`` per request, in order:
+    https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_convertlead_leadconvertresult.htm).
 
     A SOAP fault raises ``ConvertLeadFault``; an answer that is not a ``convertLeadResponse`` with one result
     per request raises ``ValueError`` (nothing can be said about any lead).
@@ -428,6 +445,9 @@ def convert_batch(salesforce: Salesforce, rows: Sequence[PlannedConversion]) -> 
     soql = contact_lookup_soql(rows)
     contacts = contacts_from_records(salesforce.query_all(soql)["records"]) if soql else []
     converts, refused = lead_converts(rows, contacts)
+    for convert in converts:
+        if convert.moved:
+            log.info("Lead %s converts into its contact's current account: %s", convert.lead_id, convert.moved)
     if not converts:
         return refused
     # simple-salesforce's own requests session: the connection's proxies and TLS settings apply to SOAP too.

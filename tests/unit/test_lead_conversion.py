@@ -100,11 +100,10 @@ def test_a_sales_contact_is_found_by_id_whatever_its_id_length() -> None:
         (ours(), [], "CONTACT_NOT_FOUND"),
         (ours(), [OUR_CONTACT, SalesforceContact("003B", "cont-x", ACCOUNT, "acct-x")], "CONTACT_NOT_FOUND"),
         (ours(), [SalesforceContact(CONTACT, "cont-x", None, None)], "CONTACT_WITHOUT_ACCOUNT"),
-        (ours(), [SalesforceContact(CONTACT, "cont-x", "001B", "acct-other")], "CONTACT_ON_ANOTHER_ACCOUNT"),
-        (sales(), [SalesforceContact(CONTACT, None, "0015g0000000009AAA", None)], "CONTACT_ON_ANOTHER_ACCOUNT"),
+        (sales(), [SalesforceContact(CONTACT, None, None, None)], "CONTACT_WITHOUT_ACCOUNT"),
         (ours(converted_status=None), [OUR_CONTACT], "NO_CONVERTED_STATUS"),
     ],
-    ids=["missing", "not-unique", "no-account", "moved-ours", "moved-sales", "no-converted-status"],
+    ids=["missing", "not-unique", "no-account", "sales-no-account", "no-converted-status"],
 )
 def test_a_lead_that_cannot_convert_as_decided_is_refused_and_the_others_convert(row, contacts, code) -> None:
     other = ours(OTHER_LEAD, contact_external_id="cont-z", account_external_id="acct-z")
@@ -113,6 +112,25 @@ def test_a_lead_that_cannot_convert_as_decided_is_refused_and_the_others_convert
     assert [c.lead_id for c in converts] == [OTHER_LEAD]
     assert [(r.lead_id, r.outcome, r.status_code) for r in refused] == [(LEAD, "failed", code)]
     assert refused[0].message
+
+
+@pytest.mark.parametrize(
+    ("row", "contact"),
+    [
+        (ours(), SalesforceContact(CONTACT, "cont-x", "001B", "acct-other")),
+        (sales(), SalesforceContact(CONTACT, None, "0015g0000000009AAA", None)),
+    ],
+    ids=["ours", "sales"],
+)
+def test_a_contact_moved_to_another_account_converts_into_its_current_account(row, contact) -> None:
+    """Salesforce requires the contact's own account, and a salesperson's move is the record: converting into the
+    account the warehouse decided would fail on every run."""
+    (convert,), refused = conversion.lead_converts([row], [contact])
+    assert (refused, convert.account_id, convert.contact_id) == ([], contact.account_id, CONTACT)
+    assert convert.moved
+    assert f"on account {contact.account_id}" in convert.moved
+    (unmoved,), _ = conversion.lead_converts([ours()], [OUR_CONTACT])
+    assert unmoved.moved is None
 
 
 def test_leads_go_in_batches_of_the_documented_maximum() -> None:
