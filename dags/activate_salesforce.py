@@ -8,30 +8,39 @@ activation run; and at least hourly, as a safety net when an ingestion is down (
 when both ingestions delivered within the hour: `include/safety_net.py`).
 
 1. **transform** — the dbt project, rendered by Cosmos from its manifest: staging, intermediate (matching
-   signups to leads, contacts and accounts; owner routing) and one mart per Salesforce action.
-   `transform.dbt_build` runs one `dbt build`; each model's task (the model with its tests) shows that
-   model's result and dbt output as soon as dbt reports it, from the triggerer; a retry re-runs that model
-   alone (docs/cosmos-execution-mode.md). **A failing test fails its model's task and stops every sync.**
+   signups to leads, contacts and accounts; owner routing), one mart per Hightouch sync and the lead
+   conversions mart. `transform.dbt_build` runs one `dbt build`; each model's task (the model with its tests)
+   shows that model's result and dbt output as soon as dbt reports it, from the triggerer; a retry re-runs
+   that model alone (docs/cosmos-execution-mode.md). **A failing test fails its model's task and stops every
+   sync.**
 2. **sync_*** — one Hightouch sync per mart, by slug, each after the syncs whose records it references
    (`depends_on` in `include/hightouch/syncs.yaml`): accounts and the keys of matched accounts → contacts
-   and opportunities → lead conversions and outreach tasks. Each task waits for its run, logs and returns
-   (XCom) the planned, successful and failed row counts, and fails on a `warning` or `failed` run with the
-   run id and Hightouch's error.
+   and opportunities → outreach tasks. Each task waits for its run, logs and returns (XCom) the planned,
+   successful and failed row counts, and fails on a `warning` or `failed` run with the run id and
+   Hightouch's error.
+3. **convert_salesforce_leads** — after the contacts sync: each open lead of a person who signed up is
+   converted into their contact and its account with Salesforce's SOAP `convertLead()` (no opportunity;
+   the pipeline opens its own), as the `salesforce_lead_conversions` mart decides, 100 leads a call. Like a
+   Hightouch run it logs each lead that failed with Salesforce's error, returns (XCom) the planned, converted,
+   already-converted and failed counts, and fails at the end if a lead failed.
 
 Every external id is derived from a business key (domain, email), so re-running changes nothing that is
-already in Salesforce: a second run plans 0 rows in every sync. One active run at a time.
+already in Salesforce: a second run plans 0 rows in every sync and converts no lead (a converted lead leaves
+the mart once the mirror has seen it; one converted in between counts as done). One active run at a time.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from airflow.sdk import dag
+from airflow.sdk import dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from include import safety_net
 from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+from include.connections import SALESFORCE, SNOWFLAKE
 from include.dag_defaults import default_args
 from include.hightouch.operator import HightouchSyncOperator
 from include.hightouch.syncs import default_syncs
@@ -72,8 +81,22 @@ def activate_salesforce() -> None:
     }
     for sync in catalogue.syncs:
         upstream = [sync_tasks[slug] for slug in sync.depends_on] or [transform]
-        for task in upstream:
-            task >> sync_tasks[sync.slug]
+        for upstream_task in upstream:
+            upstream_task >> sync_tasks[sync.slug]
+
+    @task(multiple_outputs=False)  # one XCom, as the sync tasks return (a dict return type would split it by key)
+    def convert_salesforce_leads() -> dict[str, Any]:
+        """The leads of the salesforce_lead_conversions mart, converted with convertLead() (see conversion.py)."""
+        from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        from include.salesforce import conversion
+
+        salesforce = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
+        return dict(conversion.run(salesforce, SnowflakeHook(snowflake_conn_id=SNOWFLAKE)))
+
+    # Into the contact the contacts sync has just written.
+    sync_tasks["salesforce-contacts"] >> convert_salesforce_leads()
 
 
 activate_salesforce()

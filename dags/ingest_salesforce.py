@@ -12,6 +12,8 @@ prefix.
 Re-running an interval replaces its rows. Salesforce keeps only current versions, so a re-run reads records
 up to now: a record modified since the first run is loaded as it is now instead of being dropped. The
 overlap's duplicates (same Id and `SystemModstamp`) are expected: dbt staging keeps the latest version per Id.
+**LeadStatus** (which Lead Status values convert a lead) has no `IsDeleted` and a removed value leaves no trace,
+so it is read whole on every run and replaces `<raw database>.SALESFORCE.LEAD_STATUSES`.
 On success the `raw.salesforce` Asset is emitted.
 """
 

@@ -215,6 +215,16 @@ def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], el
             f"    {sync.slug:<26} run {result['run_id']:>4} {result['status']:<8} planned {sum(planned.values()):>4}"
             f"  ok +{ok['added']} ~{ok['changed']}  failed {sum(failed.values())}"
         )
+    conversions = _xcom(api, ACTIVATION, runs[ACTIVATION], "convert_salesforce_leads")
+    lines.append(
+        "  Leads      convertLead(): "
+        + (
+            f"planned {conversions['planned']}, converted {conversions['successful']}, already converted "
+            f"{conversions['already_converted']}, failed {conversions['failed']}"
+            if conversions
+            else "no result"
+        )
+    )
     objects = sorted(set(created) | set(updated))
     lines.append(
         "  Salesforce " + ", ".join(f"{obj} {created[obj]} created / {updated[obj]} updated" for obj in objects)

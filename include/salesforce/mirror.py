@@ -4,6 +4,7 @@ Each run reads, per object, every record modified since the high-water mark (the
 already in the raw table) minus a small overlap, up to the run's data-interval end. The overlap re-reads
 records committed with a slightly older timestamp after the last run looked; the duplicates it creates are
 resolved in dbt staging (latest version per Id). Records stream to S3 part by part (bounded memory).
+A *snapshot* object (LeadStatus: a handful of setup rows) is read whole on every run and replaces its raw table.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class MirroredObject:
     # MIRROR_OWN_FIELDS (tests/unit/test_mirror_fields.py keeps the two in step). Every field here must exist
     # and be readable on the org, or the object's SOQL fails: add one only together with its staging column.
     fields: tuple[str, ...]
+    # Read whole on every run, replacing the raw table: for setup objects whose rows vanish without a trace. A Lead
+    # Status value removed from the picklist takes its LeadStatus row with it, and LeadStatus has no IsDeleted
+    # (https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_leadstatus.htm).
+    snapshot: bool = False
 
     @property
     def table(self) -> str:
@@ -74,6 +79,9 @@ OBJECTS: tuple[MirroredObject, ...] = (
         "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Subject", "Status", "Priority",
         "ActivityDate", "WhoId", "WhatId", "OwnerId",
     )),
+    MirroredObject("LeadStatus", "SALESFORCE.LEAD_STATUSES", (
+        "Id", "SystemModstamp", "ApiName", "IsConverted", "SortOrder",
+    ), snapshot=True),
 )  # fmt: skip
 
 
@@ -145,7 +153,7 @@ def mirror_object(
     by the interval's end, it would drop every record modified since (and the marts would then re-create
     accounts that exist). Newer versions read early are read again by the next interval; staging keeps one.
     """
-    mark = high_water_mark(warehouse, obj, interval_start)
+    mark = None if obj.snapshot else high_water_mark(warehouse, obj, interval_start)
     since = (mark - OVERLAP) if mark else EPOCH
     until = max(interval_end, datetime.now(UTC) + timedelta(seconds=1))  # SOQL compares whole seconds
     prefix = interval_prefix(obj.prefix_root, interval_start, interval_end)
@@ -162,10 +170,13 @@ def mirror_object(
         result.extracted += 1
     writer.flush()
     result.parts = writer.parts
-    warehouse.run(
-        f"DELETE FROM {obj.table} WHERE RECORD:interval_start::VARCHAR = %(start)s",
-        parameters={"start": envelope["interval_start"]},
-    )
+    if obj.snapshot:
+        warehouse.run(f"DELETE FROM {obj.table}")
+    else:
+        warehouse.run(
+            f"DELETE FROM {obj.table} WHERE RECORD:interval_start::VARCHAR = %(start)s",
+            parameters={"start": envelope["interval_start"]},
+        )
     if writer.parts:
         result.loaded = copy_into(warehouse, obj.table, prefix, force=True).rows_loaded
     if result.loaded != result.extracted:

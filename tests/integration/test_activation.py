@@ -11,9 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 import uuid
+from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +83,8 @@ def _task_states(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, str
 
 
 CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"
+CONVERT_TASK = "convert_salesforce_leads"
+CONVERSION_FIELDS = "IsConverted, Status, ConvertedContactId, ConvertedAccountId, ConvertedOpportunityId"
 
 
 def _downstream_of(task_id: str) -> set[str]:
@@ -111,10 +115,31 @@ def _hightouch_runs() -> dict[str, list[dict[str, Any]]]:
     return runs
 
 
+def _xcom(env: dict[str, str], dag_id: str, run_id: str, task_id: str) -> Any:
+    """A task's return value in the Airflow database `airflow dags test` used (the test Airflow home's SQLite)."""
+    database = Path(env["AIRFLOW_HOME"]) / "airflow.db"
+    with closing(sqlite3.connect(database)) as connection:
+        rows = connection.execute(
+            "SELECT value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? AND key = 'return_value'",
+            (dag_id, run_id, task_id),
+        ).fetchall()
+    assert len(rows) == 1, f"{dag_id}.{task_id} in run {run_id}: {len(rows)} return values"
+    value = json.loads(rows[0][0])
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _one(sf, soql: str) -> dict[str, Any]:
     records = sf.query_all(soql)["records"]
     assert len(records) == 1, f"{soql} -> {len(records)} records"
-    return records[0]
+    return _without(records[0], "attributes")
+
+
+def _without(record: dict[str, Any], *fields: str) -> dict[str, Any]:
+    return {k: v for k, v in record.items() if k not in fields}
+
+
+def contact_account(sf, email: str) -> str | None:
+    return _one(sf, f"SELECT AccountId FROM Contact WHERE Email = '{email}'")["AccountId"]
 
 
 def _count(sf, soql: str) -> int:
@@ -155,11 +180,20 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
     s["account_id"] = sf.Account.create({"Name": f"Globex {RUN}", "Website": f"https://www.{s['account_domain']}/",
                                          "OwnerId": apac1})["id"]  # fmt: skip
 
-    # Someone who is a lead and already a contact (a common CRM state): converted, never a second contact.
+    # Someone who is a lead and already a contact (a common CRM state): converted into that contact and its
+    # account, never a second contact.
     s["known_email"] = f"carl@known-{RUN}.com"
-    s["known_contact_id"] = sf.Contact.create({"LastName": "Known", "Email": s["known_email"], "OwnerId": apac1})["id"]
+    s["known_account_id"] = sf.Account.create({"Name": f"Known {RUN}", "OwnerId": apac1})["id"]
+    s["known_contact_id"] = sf.Contact.create({"LastName": "Known", "Email": s["known_email"], "OwnerId": apac1,
+                                               "AccountId": s["known_account_id"]})["id"]  # fmt: skip
     s["known_lead_id"] = sf.Lead.create({"LastName": "Known", "Company": f"Known {RUN}", "Email": s["known_email"],
                                          "OwnerId": emea1})["id"]  # fmt: skip
+    # The same, but sales' contact has no account: convertLead() cannot merge into it, so the lead stays open.
+    s["private_email"] = f"pia@private-{RUN}.com"
+    s["private_contact_id"] = sf.Contact.create({"LastName": "Private", "Email": s["private_email"],
+                                                 "OwnerId": apac1})["id"]  # fmt: skip
+    s["private_lead_id"] = sf.Lead.create({"LastName": "Private", "Company": f"Private {RUN}",
+                                           "Email": s["private_email"], "OwnerId": emea1})["id"]  # fmt: skip
 
     workspaces = [
         _signup(s["lead_email"], first="Lena", last="Park", company=f"Parkside {RUN}", region="eu-west-1"),
@@ -172,6 +206,7 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
         _signup(stale["Email"], first="Stale", last="Owner", region="us-west-2"),
         _signup(s["invalid_email"], first="Ivy", last="Invalid"),
         _signup(s["known_email"], first="Carl", last="Known"),
+        _signup(s["private_email"], first="Pia", last="Private"),
     ]
     s["workspaces"] = workspaces
     created = [datetime.fromisoformat(w["created_at"].replace("Z", "+00:00")) for w in workspaces]
@@ -182,6 +217,7 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
     s["mirror_end"] = s["interval_end"] + timedelta(hours=1)
     dags_test(dag_env, "ingest_salesforce", s["mirror_end"])
     s["first_state"], s["first_run_id"], s["first_errors"] = _dag_run(dag_env, "activate_salesforce")
+    s["first_conversions"] = _xcom(dag_env, "activate_salesforce", s["first_run_id"], CONVERT_TASK)
     return s
 
 
@@ -193,14 +229,20 @@ def test_activation_succeeds_and_every_sync_ran(scenario) -> None:
 
 
 def test_existing_lead_is_converted_and_keeps_its_owner(scenario, salesforce) -> None:
-    lead = _one(salesforce, f"SELECT Id, Status, Workspace_Id__c FROM Lead WHERE Id = '{scenario['lead_id']}'")
-    assert lead["Status"] == "Closed - Converted"
-    assert lead["Workspace_Id__c"] == scenario["workspaces"][0]["workspace_id"]
-    contact = _one(salesforce, f"SELECT OwnerId, AccountId FROM Contact WHERE Email = '{scenario['lead_email']}'")
+    """A real conversion (convertLead), not a status: the Lead is converted into the Contact the contacts sync
+    created and its Account, with no opportunity of its own (the pipeline opens one)."""
+    lead = _one(salesforce, f"SELECT {CONVERSION_FIELDS}, OwnerId FROM Lead WHERE Id = '{scenario['lead_id']}'")
+    contact = _one(salesforce, f"SELECT Id, OwnerId, AccountId FROM Contact WHERE Email = '{scenario['lead_email']}'")
     assert contact["OwnerId"] == scenario["emea1"]
     account = _one(salesforce, f"SELECT Id, OwnerId FROM Account WHERE Website = '{scenario['lead_domain']}'")
     assert contact["AccountId"] == account["Id"]
     assert account["OwnerId"] == scenario["emea1"], "the lead's active owner also owns the new account"
+    assert _without(lead, "OwnerId") == {
+        "IsConverted": True, "Status": "Closed - Converted", "ConvertedContactId": contact["Id"],
+        "ConvertedAccountId": account["Id"], "ConvertedOpportunityId": None,
+    }  # fmt: skip
+    assert lead["OwnerId"] == scenario["emea1"]
+    assert _count(salesforce, f"SELECT Id FROM Opportunity WHERE AccountId = '{account['Id']}'") == 1, "ours only"
 
 
 def test_existing_account_is_matched_by_domain(scenario, salesforce) -> None:
@@ -248,14 +290,30 @@ def test_inactive_lead_owner_falls_back_to_the_roster(scenario, salesforce) -> N
     contact = _one(salesforce, f"SELECT OwnerId FROM Contact WHERE Email = '{stale['Email']}'")
     assert contact["OwnerId"] not in scenario["inactive"]
     assert contact["OwnerId"] in scenario["roster"]
-    assert _one(salesforce, f"SELECT Status FROM Lead WHERE Id = '{stale['Id']}'")["Status"] == "Closed - Converted"
+    # A personal address: the contact has no account, which convertLead() needs, so the lead stays open for sales.
+    assert contact_account(salesforce, stale["Email"]) is None
+    lead = _one(salesforce, f"SELECT IsConverted, ConvertedContactId FROM Lead WHERE Id = '{stale['Id']}'")
+    assert (lead["IsConverted"], lead["ConvertedContactId"]) == (False, None)
 
 
 def test_a_lead_who_is_already_a_contact_is_converted_without_a_second_contact(scenario, salesforce) -> None:
     contacts = salesforce.query_all(f"SELECT Id FROM Contact WHERE Email = '{scenario['known_email']}'")["records"]
     assert [c["Id"] for c in contacts] == [scenario["known_contact_id"]]
-    lead = _one(salesforce, f"SELECT Status FROM Lead WHERE Id = '{scenario['known_lead_id']}'")
-    assert lead["Status"] == "Closed - Converted"
+    lead = _one(salesforce, f"SELECT {CONVERSION_FIELDS} FROM Lead WHERE Id = '{scenario['known_lead_id']}'")
+    assert lead == {
+        "IsConverted": True, "Status": "Closed - Converted", "ConvertedContactId": scenario["known_contact_id"],
+        "ConvertedAccountId": scenario["known_account_id"], "ConvertedOpportunityId": None,
+    }  # fmt: skip
+
+
+def test_a_lead_whose_contact_has_no_account_stays_open_and_fails_nothing(scenario, salesforce) -> None:
+    contacts = salesforce.query_all(f"SELECT Id FROM Contact WHERE Email = '{scenario['private_email']}'")["records"]
+    assert [c["Id"] for c in contacts] == [scenario["private_contact_id"]]
+    lead = _one(salesforce, f"SELECT IsConverted, Status FROM Lead WHERE Id = '{scenario['private_lead_id']}'")
+    assert lead == {"IsConverted": False, "Status": "Open - Not Contacted"}
+    conversions = scenario["first_conversions"]
+    assert conversions["failed"] == 0, conversions
+    assert conversions["successful"] >= 2, "the scenario's two convertible leads, and generated ones"
 
 
 def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, warehouse) -> None:
@@ -271,10 +329,11 @@ def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, war
 
 def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce) -> None:
     counts = {o: _count(salesforce, f"SELECT Id FROM {o}") for o in ("Account", "Contact", "Opportunity", "Task")}
+    converted = _count(salesforce, "SELECT Id FROM Lead WHERE IsConverted = true")
     before = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
     # The mirror now holds what the first run wrote; the models must decide exactly the same rows.
     dags_test(dag_env, "ingest_salesforce", scenario["mirror_end"] + timedelta(minutes=15))
-    state, _, errors = _dag_run(dag_env, "activate_salesforce")
+    state, run_id, errors = _dag_run(dag_env, "activate_salesforce")
     assert state == "success", errors
     runs = _hightouch_runs()
     zero = {"addedCount": 0, "changedCount": 0, "removedCount": 0}
@@ -282,6 +341,10 @@ def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce)
         new = [r for r in sync_runs if r["id"] not in before[slug]]
         assert [(r["status"], r["plannedRows"]) for r in new] == [("success", zero)], slug
     assert {o: _count(salesforce, f"SELECT Id FROM {o}") for o in counts} == counts
+    # The mirror has seen the conversions: no lead is planned again.
+    conversions = _xcom(dag_env, "activate_salesforce", run_id, CONVERT_TASK)
+    assert (conversions["planned"], conversions["successful"], conversions["failed"]) == (0, 0, 0), conversions
+    assert _count(salesforce, "SELECT Id FROM Lead WHERE IsConverted = true") == converted
 
 
 def test_a_failing_dbt_test_fails_exactly_its_models_task_and_stops_every_sync(scenario, dag_env, warehouse) -> None:

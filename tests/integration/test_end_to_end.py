@@ -13,6 +13,7 @@ The ingestions run every minute in this module (instead of 15), so the scenario'
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import time
@@ -103,7 +104,7 @@ class Expected:
     contacts: dict[str, dict[str, Any]]  # email -> fields
     opportunities: dict[str, dict[str, Any]]
     tasks: dict[str, dict[str, Any]]
-    converted_leads: dict[str, str]  # lead id -> workspace id
+    converted_leads: dict[str, str]  # lead id -> the email of the contact it converts into
     owner_choices: dict[str, set[str]]  # customer key -> the user ids the owner may be (roster rotation)
 
 
@@ -186,8 +187,10 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
             "Workspace_Id__c": workspace["workspace_id"], "LeadSource": "Product Signup",
             "Dwh_External_Id__c": f"cont-{md5(email)}", "account_key": key if "@" not in key else None,
         }  # fmt: skip
-        if lead:
-            expected.converted_leads[lead["Id"]] = workspace["workspace_id"]
+        # README: the lead converts into the contact and its account (convertLead() needs the account, so a person
+        # on a personal address keeps an open lead).
+        if lead and expected.contacts[email]["account_key"]:
+            expected.converted_leads[lead["Id"]] = email
     return expected
 
 
@@ -298,7 +301,8 @@ def _state(sf) -> dict[str, Any]:
     opportunity_ids = ", ".join(f"'{o['Id']}'" for o in opportunities) or "'none'"
     task_fields = "Id, Subject, ActivityDate, OwnerId, Status, Priority, WhoId, WhatId, Dwh_External_Id__c"
     tasks = _records(sf, f"SELECT {task_fields}, SystemModstamp FROM Task WHERE WhatId IN ({opportunity_ids})")
-    leads = _records(sf, f"SELECT Id, Status, Workspace_Id__c, SystemModstamp FROM Lead WHERE Email LIKE '{like}'")
+    leads = _records(sf, "SELECT Id, Status, IsConverted, ConvertedContactId, ConvertedAccountId, "
+                         f"ConvertedOpportunityId, SystemModstamp FROM Lead WHERE Email LIKE '{like}'")  # fmt: skip
     return {"Account": accounts, "Contact": contacts, "Opportunity": opportunities, "Task": tasks, "Lead": leads}
 
 
@@ -315,6 +319,10 @@ def test_demo_prints_the_summary(scenario) -> None:
     for slug in ("salesforce-accounts", "salesforce-contacts", "salesforce-outreach-tasks"):
         assert f"{slug} " in out
         assert " success " in out.split(slug, 1)[1].splitlines()[0], f"{slug} did not succeed"
+    conversions = re.search(r"Leads +convertLead\(\): planned (\d+), converted (\d+), .* failed (\d+)", out)
+    assert conversions, "the summary reports the lead conversions"
+    planned, converted, failed = map(int, conversions.groups())
+    assert (failed, converted >= 1, converted <= planned) == (0, True, True), conversions.group(0)
     for reason in ("invalid_email", "missing_email"):
         assert reason in out, "the scenario's bad signups are reported by reason"
 
@@ -374,10 +382,17 @@ def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
         assert actual["WhoId"] == actual_contacts[who]["Id"]
         assert actual["WhatId"] == opportunities[f"opp-{md5(key)}"]["Id"]
 
-    # The open lead is converted, pointing at the workspace.
-    leads = {lead["Id"]: lead for lead in state["Lead"]}
-    for lead_id, workspace_id in expected.converted_leads.items():
-        assert (leads[lead_id]["Status"], leads[lead_id]["Workspace_Id__c"]) == ("Closed - Converted", workspace_id)
+    # The open lead is converted (convertLead) into the person's contact and its account, with no opportunity of
+    # its own; every other lead of the scenario stays as it was.
+    leads = {lead["Id"]: _without(lead, "Id", "SystemModstamp") for lead in state["Lead"]}
+    assert expected.converted_leads, "the scenario has a lead to convert"
+    for lead_id, email in expected.converted_leads.items():
+        contact = actual_contacts[email]
+        assert leads.pop(lead_id) == {
+            "IsConverted": True, "Status": "Closed - Converted", "ConvertedContactId": contact["Id"],
+            "ConvertedAccountId": contact["AccountId"], "ConvertedOpportunityId": None,
+        }, lead_id  # fmt: skip
+    assert all(not lead["IsConverted"] for lead in leads.values()), leads
     assert set(rotation) == set(expected.owner_choices), "every roster-routed customer was checked"
 
 

@@ -78,6 +78,7 @@ def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) ->
         ("SALESFORCE", "ACCOUNTS"),
         ("SALESFORCE", "CONTACTS"),
         ("SALESFORCE", "LEADS"),
+        ("SALESFORCE", "LEAD_STATUSES"),
         ("SALESFORCE", "OPPORTUNITIES"),
         ("SALESFORCE", "TASKS"),
         ("SALESFORCE", "USERS"),

@@ -541,7 +541,7 @@ def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_
     assert {k: v for k, v in _contact_modstamps(salesforce).items() if k in written} == written
 
     # The rest of the syncs complete batch B: one record per business key, nothing doubled.
-    for rest in ("salesforce-lead-conversions", "salesforce-opportunities", "salesforce-outreach-tasks"):
+    for rest in ("salesforce-opportunities", "salesforce-outreach-tasks"):
         assert _operator(rest).execute({})["status"] == "success"
     assert _per_business_key(salesforce, warehouse_restart["domains"], warehouse_restart["emails"]) == {
         "accounts": [1, 1, 1],

@@ -24,7 +24,7 @@ def test_every_statement_is_idempotent() -> None:
     statements = [s.strip() for s in render_bootstrap_sql("s3://b/", None, NAMES).split(";") if s.strip()]
     code = ["\n".join(x for x in s.splitlines() if not x.startswith("--")).strip() for s in statements]
     assert all(("IF NOT EXISTS" in s) or s.startswith("CREATE OR REPLACE STAGE") for s in code if s)
-    assert sum(s.startswith("CREATE TABLE") for s in code) == 10
+    assert sum(s.startswith("CREATE TABLE") for s in code) == 11
 
 
 @pytest.mark.parametrize(

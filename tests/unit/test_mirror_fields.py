@@ -46,7 +46,7 @@ def test_the_user_query_does_not_select_an_undocumented_custom_field() -> None:
 
 def test_the_field_list_is_exposed_as_data_for_a_preflight_check() -> None:
     fields = mirror.mirrored_fields()
-    assert set(fields) == {"User", "Account", "Lead", "Contact", "Opportunity", "Task"}
+    assert set(fields) == {"User", "Account", "Lead", "Contact", "Opportunity", "Task", "LeadStatus"}
     for name, selected in fields.items():
         soql = mirror.build_soql(mirror.by_name(name), mirror.EPOCH, datetime(2026, 1, 1, tzinfo=UTC))
         assert soql.startswith(f"SELECT {', '.join(selected)} FROM {name} ")
@@ -58,3 +58,64 @@ def test_the_field_list_is_exposed_as_data_for_a_preflight_check() -> None:
 @pytest.mark.parametrize("field", ["Region__c", "LastModifiedDate"])
 def test_fields_nothing_reads_are_not_mirrored(field: str) -> None:
     assert all(field not in obj.fields for obj in mirror.OBJECTS)
+
+
+class _RecordingWarehouse:
+    """SnowflakeHook stand-in: records statements; the high-water mark is a day old; COPY loads every record."""
+
+    def __init__(self, loaded: int) -> None:
+        self.statements: list[str] = []
+        self.loaded = loaded
+
+    def get_first(self, sql: str, parameters: object = None) -> tuple:
+        self.statements.append(sql)
+        return ("2026-11-24T16:00:00.000+0000",)
+
+    def run(self, sql: str, parameters: object = None, handler: object = None) -> object:
+        self.statements.append(sql)
+        if handler is None:
+            return None
+        rows = [("s3://b/part-0000.json.gz", "LOADED", self.loaded, 0, None)]
+        cursor = type("Cursor", (), {"description": [(c,) for c in ("file", "status", "rows_loaded",
+                                                                     "errors_seen", "first_error")],
+                                     "fetchall": lambda _self: rows})()  # fmt: skip
+        return handler(cursor)  # type: ignore[operator]
+
+
+class _Landing:
+    def list_keys(self, bucket_name: str, prefix: str) -> list[str]:
+        return []
+
+    def load_bytes(self, body: bytes, key: str, bucket_name: str, replace: bool) -> None:
+        pass
+
+
+class _Salesforce:
+    def __init__(self, records: list[dict]) -> None:
+        self.records = records
+        self.soql: list[str] = []
+
+    def query_all_iter(self, soql: str, **kwargs: object) -> list[dict]:
+        self.soql.append(soql)
+        return self.records
+
+
+def test_lead_statuses_are_read_whole_and_replace_the_raw_table() -> None:
+    """A Lead Status value removed from the picklist removes its LeadStatus row (no IsDeleted, no SystemModstamp
+    change to see): an incremental read would keep a removed converted status in the warehouse forever."""
+    statuses = [{"Id": "01J000000000001AAA", "ApiName": "Qualified", "IsConverted": True, "SortOrder": 1}]
+    salesforce, warehouse = _Salesforce(statuses), _RecordingWarehouse(loaded=1)
+    interval = (datetime(2026, 11, 25, 16, 0, tzinfo=UTC), datetime(2026, 11, 25, 16, 15, tzinfo=UTC))
+    result = mirror.mirror_object(salesforce, _Landing(), warehouse, "b", mirror.by_name("LeadStatus"), *interval)  # type: ignore[arg-type]
+    assert (result.extracted, result.loaded) == (1, 1)
+    assert f"SystemModstamp >= {mirror.soql_datetime(mirror.EPOCH)} " in salesforce.soql[0], "no high-water mark"
+    table = mirror.by_name("LeadStatus").table
+    assert f"DELETE FROM {table}" in warehouse.statements, "the previous read is replaced whole"
+
+
+def test_other_objects_stay_incremental() -> None:
+    salesforce, warehouse = _Salesforce([]), _RecordingWarehouse(loaded=0)
+    interval = (datetime(2026, 11, 25, 16, 0, tzinfo=UTC), datetime(2026, 11, 25, 16, 15, tzinfo=UTC))
+    mirror.mirror_object(salesforce, _Landing(), warehouse, "b", mirror.by_name("Lead"), *interval)  # type: ignore[arg-type]
+    assert "SystemModstamp >= 2026-11-24T15:55:00Z " in salesforce.soql[0], "high-water mark minus the overlap"
+    assert not any(s == f"DELETE FROM {mirror.by_name('Lead').table}" for s in warehouse.statements)

@@ -1,7 +1,8 @@
 """Syncs as code stay consistent: syncs.yaml, the dbt marts' contracts and exposures, and the activation DAG.
 
 A column renamed in a mart, a sync added without its exposure, or a DAG task for a sync that is not
-configured fails here, before anything reaches Hightouch or Salesforce.
+configured fails here, before anything reaches Hightouch or Salesforce. The lead conversion mart is held to the
+same rules: its consumer is an Airflow task (convertLead() through the Salesforce API), not a Hightouch sync.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ import json
 import pytest
 
 from include.hightouch.syncs import Sync, default_syncs
+from include.salesforce import conversion
 from include.transform.cosmos_config import MANIFEST_PATH
 
 SYNCS = default_syncs().syncs
+#: The Airflow task that reads the lead conversion mart, as its exposure names it (meta.airflow_task).
+CONVERSION_TASK = "activate_salesforce.convert_salesforce_leads"
 
 
 @pytest.fixture(scope="module")
@@ -22,21 +26,34 @@ def manifest() -> dict:
     return json.loads(MANIFEST_PATH.read_text())
 
 
-def _model_node(manifest: dict, sync: Sync) -> dict:
-    _database, schema, table = sync.model.split(".")
+def _model_node(manifest: dict, table: str) -> dict:
+    """The dbt model that builds ``[database.]schema.table``."""
+    schema, name = table.split(".")[-2:]
     nodes = [
         node
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model"
-        and (node["schema"].upper(), (node.get("alias") or node["name"]).upper()) == (schema, table)
+        and (node["schema"].upper(), (node.get("alias") or node["name"]).upper()) == (schema, name)
     ]
-    assert len(nodes) == 1, f"{sync.slug}: {sync.model} is not exactly one dbt model"
+    assert len(nodes) == 1, f"{table} is not exactly one dbt model"
     return nodes[0]
+
+
+def _key_tests(manifest: dict, node: dict, column: str) -> set[str]:
+    """The generic tests dbt runs on one column of a model."""
+    return {
+        test["test_metadata"]["name"]
+        for test in manifest["nodes"].values()
+        if test["resource_type"] == "test"
+        and test.get("attached_node") == node["unique_id"]
+        and (test.get("column_name") or "").lower() == column.lower()
+        and test.get("test_metadata")
+    }
 
 
 @pytest.mark.parametrize("sync", SYNCS, ids=lambda s: s.slug)
 def test_every_mapped_column_is_in_the_models_contract(manifest, sync: Sync) -> None:
-    node = _model_node(manifest, sync)
+    node = _model_node(manifest, sync.model)
     assert node["config"]["contract"]["enforced"], f"{node['name']}: contract not enforced"
     contract_columns = {name.upper() for name, column in node["columns"].items() if column.get("data_type")}
     assert sync.columns <= contract_columns, f"{sync.slug}: not in the contract: {sync.columns - contract_columns}"
@@ -44,29 +61,39 @@ def test_every_mapped_column_is_in_the_models_contract(manifest, sync: Sync) -> 
 
 @pytest.mark.parametrize("sync", SYNCS, ids=lambda s: s.slug)
 def test_primary_key_is_tested_unique_and_not_null(manifest, sync: Sync) -> None:
-    node = _model_node(manifest, sync)
-    key = sync.primary_key.lower()
-    tests = {
-        test["test_metadata"]["name"]
-        for test in manifest["nodes"].values()
-        if test["resource_type"] == "test"
-        and test.get("attached_node") == node["unique_id"]
-        and (test.get("column_name") or "").lower() == key
-        and test.get("test_metadata")
-    }
+    tests = _key_tests(manifest, _model_node(manifest, sync.model), sync.primary_key)
     assert {"unique", "not_null"} <= tests, f"{sync.slug}: {sync.primary_key} tests {tests}"
 
 
-def test_every_sync_has_an_exposure_and_every_exposure_a_sync(manifest) -> None:
-    exposed = {}
+def test_the_conversion_task_reads_a_contracted_mart_keyed_by_lead(manifest) -> None:
+    node = _model_node(manifest, conversion.MART)
+    assert node["config"]["contract"]["enforced"], f"{node['name']}: contract not enforced"
+    contract_columns = {name.upper() for name, column in node["columns"].items() if column.get("data_type")}
+    assert set(conversion.MART_COLUMNS) <= contract_columns, set(conversion.MART_COLUMNS) - contract_columns
+    tests = _key_tests(manifest, node, "lead_id")
+    assert {"unique", "not_null", "relationships"} <= tests, f"lead_id tests {tests}"
+
+
+def _consumer(exposure: dict) -> tuple[str, str]:
+    """What reads the exposed mart: ("hightouch_sync_slug", slug) or ("airflow_task", "dag_id.task_id")."""
+    meta = {**exposure.get("meta", {}), **exposure["config"]["meta"]}
+    named = [(key, meta[key]) for key in ("hightouch_sync_slug", "airflow_task") if meta.get(key)]
+    assert len(named) == 1, f"{exposure['name']}: names {named}, not exactly one Hightouch sync or Airflow task"
+    return named[0]
+
+
+def test_every_mart_consumer_has_an_exposure_and_every_exposure_a_consumer(manifest) -> None:
+    """One exposure per Hightouch sync and one for the conversion task, each on exactly the model it reads."""
+    exposed: dict[tuple[str, str], set[str]] = {}
     for exposure in manifest["exposures"].values():
-        slug = exposure["config"]["meta"].get("hightouch_sync_slug") or exposure.get("meta", {}).get(
-            "hightouch_sync_slug"
-        )
-        exposed[slug] = set(exposure["depends_on"]["nodes"])
-    assert set(exposed) == {s.slug for s in SYNCS}
-    for sync in SYNCS:
-        assert exposed[sync.slug] == {_model_node(manifest, sync)["unique_id"]}, sync.slug
+        consumer = _consumer(exposure)
+        assert consumer not in exposed, f"two exposures for {consumer}"
+        exposed[consumer] = set(exposure["depends_on"]["nodes"])
+    expected = {("hightouch_sync_slug", sync.slug): sync.model for sync in SYNCS}
+    expected[("airflow_task", CONVERSION_TASK)] = conversion.MART
+    assert set(exposed) == set(expected)
+    for consumer, table in expected.items():
+        assert exposed[consumer] == {_model_node(manifest, table)["unique_id"]}, consumer
 
 
 def test_the_dag_triggers_exactly_the_configured_syncs_in_dependency_order() -> None:
@@ -89,6 +116,13 @@ def test_the_dag_triggers_exactly_the_configured_syncs_in_dependency_order() -> 
             assert any(t.startswith("transform.") for t in by_slug[sync.slug].upstream_task_ids), (
                 f"{sync.slug} must wait for every dbt model and test"
             )
+
+    dag_id, task_id = CONVERSION_TASK.split(".")
+    assert dag.dag_id == dag_id
+    convert = dag.task_dict[task_id]
+    # Into the contact the contacts sync has just written; nothing else waits for it.
+    assert convert.upstream_task_ids == {by_slug["salesforce-contacts"].task_id}
+    assert convert.downstream_task_ids == set()
 
 
 @pytest.mark.parametrize("sync", SYNCS, ids=lambda s: s.slug)

@@ -65,7 +65,8 @@ sellers as (
     where users.is_active
 ),
 
--- Leads that sales has not converted, oldest first; a lead we marked converted stays matched.
+-- Leads not converted yet, oldest first. Once converted (salesforce_lead_conversions) a lead is history and drops
+-- out: the owner it decided stays with the contact and account it converted into, which win from then on.
 open_leads as (
     select
         lower(trim(leads.email)) as email,
