@@ -190,7 +190,7 @@ def run_timings(env: dict[str, str], dag_id: str, run_id: str) -> dict[str, floa
         return datetime.fromisoformat(value)
 
     dbt = [(ts(s), ts(e)) for task, s, e in tis if task.startswith("transform.") and s and e]
-    syncs = [(ts(s), ts(e)) for task, s, e in tis if task.startswith("sync_") and s and e]
+    syncs = [(ts(s), ts(e)) for task, s, e in tis if not task.startswith("transform.") and s and e]
     timings = {"run": (ts(end) - ts(start)).total_seconds(), "tasks": float(len(tis))}
     if dbt:
         timings["dbt"] = (max(e for _, e in dbt) - min(s for s, _ in dbt)).total_seconds()

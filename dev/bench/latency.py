@@ -116,7 +116,7 @@ def _split(api: AirflowApi, posted: datetime, seen: datetime) -> dict[str, Any]:
     started, ended = ts(activation["start_date"]), ts(activation["end_date"])
     tis = api.task_instances("activate_salesforce", activation["dag_run_id"])
 
-    def span(prefix: str) -> float:
+    def span(prefix: str | tuple[str, ...]) -> float:
         times = [(ts(t["start_date"]), ts(t["end_date"])) for t in tis if t["task_id"].startswith(prefix)]
         times = [(s, e) for s, e in times if s and e]
         return (max(e for _, e in times) - min(s for s, _ in times)).total_seconds() if times else 0.0
@@ -141,7 +141,7 @@ def _split(api: AirflowApi, posted: datetime, seen: datetime) -> dict[str, Any]:
         "waited_for_previous_activation": bool(previous),
         "activation": (ended - started).total_seconds(),
         "dbt": span("transform."),
-        "syncs": span("sync_"),
+        "syncs": span(("sync_", "convert_")),
         "tasks": len(tis),
         "seen": (seen - ended).total_seconds(),
         "total": (seen - posted).total_seconds(),
@@ -155,8 +155,8 @@ def write(machine: Machine, schedule: str, warm: dict[str, Any], s: dict[str, An
         (f"Ingestion (scheduler pick-up + run of {fmt_s(s['ingest_run'])})", s["ingestion"]),
         ("Waiting for the asset trigger (mirror"
          + (", previous activation run" if s["waited_for_previous_activation"] else "") + ")", s["trigger_wait"]),
-        (f"Activation run ({s['tasks']} tasks): dbt part {fmt_s(s['dbt'])}, Hightouch syncs {fmt_s(s['syncs'])}",
-         s["activation"]),
+        (f"Activation run ({s['tasks']} tasks): dbt part {fmt_s(s['dbt'])}, syncs and lead conversion "
+         f"{fmt_s(s['syncs'])}", s["activation"]),
         ("Activation end -> Task seen by the poller (5 s polls)", s["seen"]),
     ]  # fmt: skip
     body = [
