@@ -96,7 +96,7 @@ variant()
 
 
 def dags_folder(cloud: Cloud) -> str:
-    folder = cloud.home / "dags"
+    folder = cloud.home.with_name(f"{cloud.name}-dags")  # beside the cloud's home, which fresh_up() empties
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(REPO_ROOT / "dags", folder, ignore=shutil.ignore_patterns("__pycache__"))
     for mode, setup in (("local", "None"), ("watcher", '{"retries": 0}')):
