@@ -32,7 +32,7 @@ import requests
 from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
-from include.settings import raw_table
+from include.settings import raw_table, warehouse_names
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
 from tests.integration.salesforce_fixtures import merge, results
@@ -373,9 +373,10 @@ def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
 def _warehouse_tables(warehouse) -> list[str]:
     """Every table and view of the raw, staging, intermediate and mart schemas."""
     names = []
+    databases = warehouse_names()
     for database, schemas in (
-        ("RAW", ("CLOUD_APP", "SALESFORCE")),
-        ("ANALYTICS", ("STAGING", "INTERMEDIATE", "MARTS")),
+        (databases.raw_database, ("CLOUD_APP", "SALESFORCE")),
+        (databases.analytics_database, ("STAGING", "INTERMEDIATE", "MARTS")),
     ):
         for kind in ("tables", "views"):
             rows = warehouse.get_records(
