@@ -77,13 +77,20 @@ class RecordingSalesforce:
 @pytest.mark.parametrize("obj", mirror.OBJECTS, ids=lambda obj: obj.name)
 def test_objects_with_a_recycle_bin_are_read_through_query_all(obj: mirror.MirroredObject) -> None:
     """`query` leaves deleted and merged-away records out; only `queryAll` returns them (with IsDeleted = true).
-    simple-salesforce sends a SOQL to queryAll when ``include_deleted=True``. User has no IsDeleted: query."""
+    simple-salesforce sends a SOQL to queryAll when ``include_deleted=True``. An object without IsDeleted (User:
+    users are deactivated, never deleted) has no recycle bin: query."""
     client = RecordingSalesforce()
     records = list(mirror.extract(client, obj, mirror.EPOCH, datetime(2026, 1, 1, tzinfo=UTC)))
     assert records == [{"Id": "001000000000001AAA", "IsDeleted": True}], "attributes stripped, nothing else"
     ((_, kwargs),) = client.calls
-    assert kwargs == {"include_deleted": obj.name != "User"}
-    assert obj.includes_deleted == ("IsDeleted" in obj.fields)
+    assert kwargs == {"include_deleted": "IsDeleted" in obj.fields}
+
+
+def test_every_object_the_pipeline_writes_is_mirrored_with_its_deletions() -> None:
+    assert {"Account", "Contact", "Lead", "Opportunity", "Task"} <= {
+        obj.name for obj in mirror.OBJECTS if obj.includes_deleted
+    }
+    assert not mirror.by_name("User").includes_deleted
 
 
 def test_merged_away_records_are_mirrored_with_their_master() -> None:
