@@ -5,7 +5,8 @@ Step 2 of the lead-to-Salesforce workflow, every 15 minutes (`SALESFORCE_MIRROR_
 for each of **User, Account, Lead, Contact, Opportunity, Task**, one mapped task reads the records modified
 since the object's high-water mark (newest `SystemModstamp` already in the warehouse, minus a 5-minute
 overlap) up to the end of the data interval, or now if that is later, through `SalesforceHook` (connection
-`salesforce_crm`, SOQL with `queryMore`), lands them in S3 as gzip NDJSON under
+`salesforce_crm`, SOQL with `queryMore`; through `queryAll` for every object but User, so records deleted or
+merged away arrive with `IsDeleted = true` and `MasterRecordId`), lands them in S3 as gzip NDJSON under
 `salesforce/<object>/YYYY/MM/DD/HH/<interval>/` and `COPY INTO`s `<raw database>.SALESFORCE.<OBJECTS>` from exactly that
 prefix.
 

@@ -5,6 +5,17 @@ already in the raw table) minus a small overlap, up to the run's data-interval e
 records committed with a slightly older timestamp after the last run looked; the duplicates it creates are
 resolved in dbt staging (latest version per Id). Records stream to S3 part by part (bounded memory).
 A *snapshot* object (LeadStatus: a handful of setup rows) is read whole on every run and replaces its raw table.
+
+Objects that can be deleted (they have ``IsDeleted``) are read through the ``queryAll`` resource: ``query``
+leaves out every record in the recycle bin, so a deletion would never reach the warehouse and the record would
+stay live there forever. ``queryAll`` returns deleted records with ``IsDeleted = true``, and records merged away
+with ``MasterRecordId`` naming the record they were merged into; a deletion changes ``SystemModstamp``, so the
+incremental filter picks it up. Salesforce keeps deleted records for 15 days (then the recycle bin is emptied
+and ``queryAll`` no longer sees them): the mirror must run within that time of a deletion.
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_queryall.htm
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/dome_queryall.htm
+https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_getdeleted_getdeletedresult.htm
+(deletedDate "is obtained using the SystemModstamp system field")
 """
 
 from __future__ import annotations
@@ -44,6 +55,11 @@ class MirroredObject:
     snapshot: bool = False
 
     @property
+    def includes_deleted(self) -> bool:
+        """Read through ``queryAll``: the object has a recycle bin (User has none: users are deactivated)."""
+        return "IsDeleted" in self.fields
+
+    @property
     def table(self) -> str:
         """Full name in the configured raw database (SNOWFLAKE_RAW_DATABASE), resolved when used."""
         return raw_table(self.raw_table)
@@ -59,8 +75,8 @@ OBJECTS: tuple[MirroredObject, ...] = (
         "Title",
     )),
     MirroredObject("Account", "SALESFORCE.ACCOUNTS", (
-        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Name", "Website", "Type",
-        "Industry", "OwnerId", "BillingCountry", "NumberOfEmployees",
+        "Id", "IsDeleted", "MasterRecordId", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Name",
+        "Website", "Type", "Industry", "OwnerId", "BillingCountry", "NumberOfEmployees",
     )),
     MirroredObject("Lead", "SALESFORCE.LEADS", (
         "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "FirstName",
@@ -68,8 +84,8 @@ OBJECTS: tuple[MirroredObject, ...] = (
         "ConvertedAccountId", "Country",
     )),
     MirroredObject("Contact", "SALESFORCE.CONTACTS", (
-        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "FirstName",
-        "LastName", "Email", "AccountId", "OwnerId", "LeadSource", "MailingCountry",
+        "Id", "IsDeleted", "MasterRecordId", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c",
+        "Workspace_Id__c", "FirstName", "LastName", "Email", "AccountId", "OwnerId", "LeadSource", "MailingCountry",
     )),
     MirroredObject("Opportunity", "SALESFORCE.OPPORTUNITIES", (
         "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "Name",
@@ -137,6 +153,14 @@ def _strip_attributes(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, A
         yield {k: v for k, v in record.items() if k != "attributes"}
 
 
+def extract(salesforce: Any, obj: MirroredObject, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
+    """The object's records modified in [since, until), deleted and merged-away ones included where it has them
+    (simple-salesforce's ``include_deleted`` sends the SOQL to ``queryAll``; the pages after the first follow
+    ``nextRecordsUrl``, which carries on the same ``queryAll`` result)."""
+    records = salesforce.query_all_iter(build_soql(obj, since, until), include_deleted=obj.includes_deleted)
+    return _strip_attributes(records)
+
+
 def mirror_object(
     salesforce: Any,
     s3: S3Hook,
@@ -165,7 +189,7 @@ def mirror_object(
     }
     clear_prefix(s3, bucket, prefix)
     writer = PartWriter(s3, bucket, prefix, PART_SIZE)
-    for record in _strip_attributes(salesforce.query_all_iter(build_soql(obj, since, until))):
+    for record in extract(salesforce, obj, since, until):
         writer.add({**envelope, "payload": record})
         result.extracted += 1
     writer.flush()

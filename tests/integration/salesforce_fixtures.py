@@ -154,11 +154,11 @@ def soap_envelope(session_id: str | None, operation: ET.Element) -> bytes:
     return ET.tostring(envelope, encoding="utf-8", xml_declaration=True)
 
 
-def soap_post(body: bytes, soap_action: str | None = '""') -> tuple[int, ET.Element]:
+def soap_post(body: bytes, soap_action: str | None = '""', url: str = SOAP_URL) -> tuple[int, ET.Element]:
     headers = {"Content-Type": "text/xml; charset=UTF-8"}
     if soap_action is not None:
         headers["SOAPAction"] = soap_action
-    answer = requests.post(SOAP_URL, data=body, headers=headers, timeout=30)
+    answer = requests.post(url, data=body, headers=headers, timeout=30)
     assert answer.headers["Content-Type"].startswith("text/xml"), answer.text
     return answer.status_code, ET.fromstring(answer.content)  # noqa: S314 - the emulator's own answer
 
@@ -179,8 +179,11 @@ def convert_lead(session_id: str, *converts: dict[str, Any]) -> tuple[int, ET.El
     return soap_post(soap_envelope(session_id, operation))
 
 
-def merge(session_id: str, *requests_: tuple[str, dict[str, Any], list[str]]) -> tuple[int, ET.Element]:
-    """``merge(request)``: each request is (object type, master record fields incl. Id, ids to merge)."""
+def merge(
+    session_id: str, *requests_: tuple[str, dict[str, Any], list[str]], url: str = SOAP_URL
+) -> tuple[int, ET.Element]:
+    """``merge(request)``: each request is (object type, master record fields incl. Id, ids to merge); ``url`` is
+    the SOAP endpoint of another emulator (the local cloud's) than this module's own."""
     operation = ET.Element(f"{{{PARTNER}}}merge")
     for object_name, master, record_ids in requests_:
         request = ET.SubElement(operation, f"{{{PARTNER}}}request")
@@ -190,7 +193,7 @@ def merge(session_id: str, *requests_: tuple[str, dict[str, Any], list[str]]) ->
             ET.SubElement(record, f"{{{SOBJECT}}}{name}").text = str(value)
         for record_id in record_ids:
             partner(request, "recordToMergeIds", record_id)
-    return soap_post(soap_envelope(session_id, operation))
+    return soap_post(soap_envelope(session_id, operation), url=url)
 
 
 def results(answer: ET.Element, response: str) -> list[dict[str, Any]]:

@@ -1,5 +1,6 @@
 """The Salesforce mirror DAG against the Salesforce emulator: full first load, incremental changes by
-SystemModstamp, and re-runs that replace their interval instead of duplicating it."""
+SystemModstamp, re-runs that replace their interval instead of duplicating it, and deletions and merges, which
+only Salesforce's queryAll resource returns."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from include.connections import SALESFORCE, SNOWFLAKE
-from include.salesforce.mirror import OBJECTS
+from include.salesforce.mirror import OBJECTS, by_name
 from include.settings import raw_table
-from tests.integration.conftest import dags_test
+from tests.integration.conftest import TEST_PORTS, dags_test
+from tests.integration.salesforce_fixtures import merge, results
 
 
 def _next_boundary(moment: datetime) -> datetime:
@@ -29,7 +31,9 @@ def hooks(dag_env):
 
 
 def _crm_ids(sf, name: str) -> set[str]:
-    return {r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}")["records"]}
+    """Every record of the object the mirror should hold: with the recycle bin's (queryAll), where it has one."""
+    recycle_bin = "IsDeleted" in by_name(name).fields
+    return {r["Id"] for r in sf.query_all(f"SELECT Id FROM {name}", include_deleted=recycle_bin)["records"]}
 
 
 def _raw_ids(warehouse, table: str, interval_start: str | None = None) -> Counter:
@@ -103,3 +107,59 @@ def test_rerunning_a_past_interval_keeps_records_modified_since(dag_env, hooks) 
     assert rerun() == {account: "Rerun Survivor"}
     sf.Account.update(account, {"Name": "Rerun Survivor (renamed after the interval)"})
     assert rerun() == {account: "Rerun Survivor (renamed after the interval)"}, "the re-run dropped the record"
+
+
+def _raw_versions(warehouse, table: str, interval_start: str) -> dict[str, dict[str, object]]:
+    """Id -> (IsDeleted, MasterRecordId, AccountId) of the versions one interval loaded."""
+    rows = warehouse.get_records(
+        "SELECT RECORD:payload:Id::VARCHAR, RECORD:payload:IsDeleted::BOOLEAN, RECORD:payload:MasterRecordId::VARCHAR, "
+        f"RECORD:payload:AccountId::VARCHAR FROM {table} WHERE RECORD:interval_start::VARCHAR = %(s)s",
+        parameters={"s": interval_start},
+    )
+    return {r[0]: {"IsDeleted": r[1], "MasterRecordId": r[2], "AccountId": r[3]} for r in rows}
+
+
+def test_deletions_and_merges_reach_the_raw_tables(dag_env, hooks) -> None:
+    """A Lead, a Contact and an Account deleted in Salesforce, and an Account merged into another: the next interval
+    loads them with IsDeleted = true (the merged-away one naming its master in MasterRecordId), and the contact the
+    merge moved with its new AccountId. `query` never returns the recycle bin: only queryAll does."""
+    sf, warehouse = hooks
+    lead = sf.Lead.create({"LastName": "Deleted", "Company": "Mirror Deletions", "Email": "gone@mirror-del.io"})["id"]
+    contact = sf.Contact.create({"LastName": "Deleted", "Email": "gone@mirror-del.io"})["id"]
+    account = sf.Account.create({"Name": "Mirror Deleted Account"})["id"]
+    master = sf.Account.create({"Name": "Mirror Merge Master"})["id"]
+    merged = sf.Account.create({"Name": "Mirror Merged Away"})["id"]
+    moved = sf.Contact.create({"LastName": "Moved", "AccountId": merged})["id"]
+    live_end = _next_boundary(datetime.now(UTC)) + timedelta(minutes=30)  # after the intervals the tests above used
+    dags_test(dag_env, "ingest_salesforce", live_end)
+    live = {
+        name: _raw_versions(warehouse, raw_table(table), (live_end - timedelta(minutes=15)).isoformat())
+        for name, table in (("Lead", "SALESFORCE.LEADS"), ("Contact", "SALESFORCE.CONTACTS"),
+                            ("Account", "SALESFORCE.ACCOUNTS"))
+    }  # fmt: skip
+    assert {live["Lead"][lead]["IsDeleted"], live["Contact"][contact]["IsDeleted"]} == {False}
+    assert live["Account"][account]["IsDeleted"] is False
+
+    sf.Lead.delete(lead)
+    sf.Contact.delete(contact)
+    sf.Account.delete(account)
+    soap = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/services/Soap/u/59.0"
+    status, answer = merge(sf.session_id, ("Account", {"Id": master}, [merged]), url=soap)
+    assert status == 200
+    assert [r["success"] for r in results(answer, "mergeResponse")] == [True]
+    assert not sf.query_all(f"SELECT Id FROM Account WHERE Id IN ('{account}', '{merged}')")["records"], "query: gone"
+
+    deleted_end = live_end + timedelta(minutes=15)
+    dags_test(dag_env, "ingest_salesforce", deleted_end)
+    start = (deleted_end - timedelta(minutes=15)).isoformat()
+    leads = _raw_versions(warehouse, raw_table("SALESFORCE.LEADS"), start)
+    contacts = _raw_versions(warehouse, raw_table("SALESFORCE.CONTACTS"), start)
+    accounts = _raw_versions(warehouse, raw_table("SALESFORCE.ACCOUNTS"), start)
+    assert leads.get(lead, {}).get("IsDeleted") is True, leads.get(lead)
+    assert contacts.get(contact, {}).get("IsDeleted") is True, contacts.get(contact)
+    assert accounts.get(account, {}).get("IsDeleted") is True, accounts.get(account)
+    assert accounts.get(merged) == {"IsDeleted": True, "MasterRecordId": master, "AccountId": None}
+    assert accounts[master]["IsDeleted"] is False, "a merge modifies the master too"
+    assert contacts[moved] == {"IsDeleted": False, "MasterRecordId": None, "AccountId": master}
+    for obj in OBJECTS:
+        assert set(_raw_ids(warehouse, obj.table)) == _crm_ids(sf, obj.name), obj.name

@@ -4,7 +4,9 @@ of a sync, and a warehouse restart between DAG runs. Nothing may be lost and not
 The module crafts two batches of signups, every name carrying RUN (the warehouse, Salesforce and Hightouch are
 shared with the other modules, whose rows flow through the same syncs and are only asserted not to duplicate):
 
-- batch A goes through the real DAGs: ingestion, the Salesforce mirror and activate_salesforce, twice;
+- batch A goes through the real DAGs: ingestion, the Salesforce mirror and activate_salesforce, twice; between
+  the two runs sales deletes an account, a contact and a lead and merges an account away (README, "Deleted in
+  Salesforce"), and colleagues of those companies sign up with batch B;
 - the warehouse is restarted; batch B is ingested and built by dbt, then synced one sync at a time through
   ``HightouchSyncOperator`` while Salesforce rejects one account, and while Salesforce is stopped between two
   batches of the contacts sync, each time followed by the retry an Airflow task retry would make.
@@ -30,9 +32,10 @@ import requests
 from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
-from include.settings import raw_table
+from include.settings import raw_table, warehouse_names
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
+from tests.integration.salesforce_fixtures import merge, results
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
 
 # Each test's setup runs a DAG or dbt (activate_salesforce: 2-3 min alone, several times that on a loaded machine).
@@ -55,6 +58,26 @@ def _domain(name: str) -> str:
 
 
 LEAD_OF_INACTIVE_MANAGER = f"cy@{_domain('a2')}"  # batch A's cy has an open lead owned by an inactive manager
+
+# Signed up with batch A; between activation runs 1 and 2 sales deletes the account of `gone` (Salesforce deletes
+# dot's contact, the opportunity and the task with it), merges the account of `merged` into an account of its own
+# for another domain (SURVIVOR_DOMAIN), and deletes kit's contact; kim is left as she is.
+SALES_CHANGES = {"gone": ["dot"], "merged": ["mo"], "kept": ["kim", "kit"]}
+SURVIVOR_DOMAIN = _domain("group")
+# Sign up with batch B, after those changes: colleagues at `gone` and `merged`, and lee, whose open lead (created
+# before run 1) sales deleted before run 2.
+LATER_COLLEAGUES = {"gone": ["dan"], "merged": ["max"], "kept": ["lee"]}
+LEE = f"lee@{_domain('kept')}"
+# What run 2 plans because of the sales changes, and nothing else: the rows of the deleted and merged companies and
+# of kit leave their marts (Hightouch leaves Salesforce as it is), the surviving account gets its key, mo's
+# contact names it.
+RUN_2_PLANNED = {
+    "salesforce-accounts": {"addedCount": 0, "changedCount": 0, "removedCount": 2},
+    "salesforce-account-keys": {"addedCount": 1, "changedCount": 0, "removedCount": 0},
+    "salesforce-contacts": {"addedCount": 0, "changedCount": 1, "removedCount": 2},
+    "salesforce-opportunities": {"addedCount": 0, "changedCount": 0, "removedCount": 2},
+    "salesforce-outreach-tasks": {"addedCount": 0, "changedCount": 0, "removedCount": 2},
+}
 
 
 def _emails(batch: dict[str, list[str]]) -> list[str]:
@@ -205,9 +228,16 @@ def _lead_owned_by_inactive_user(sf, email: str, owner_id: str) -> str:
 @pytest.fixture(scope="module")
 def first_activation(dag_env, salesforce) -> dict[str, Any]:
     """Batch A through ingestion, the mirror and activate_salesforce (activation run 1 of 2). One person of
-    batch A (cy, of a2) has an open Lead owned by the inactive AMER manager of the roster."""
+    batch A (cy, of a2) has an open Lead owned by the inactive AMER manager of the roster; lee, who signs up later,
+    has an open Lead too."""
     _lead_owned_by_inactive_user(salesforce, LEAD_OF_INACTIVE_MANAGER, _inactive_roster_user(salesforce, "AMER"))
-    workspaces = [*_signups(BATCH_A), _signup(f"pat.{RUN}@gmail.com", first="Pat", last=f"Rel{RUN}")]
+    lee_lead = salesforce.Lead.create({"FirstName": "Lee", "LastName": f"Rel{RUN}", "Company": f"Rel kept {RUN}",
+                                       "Email": LEE})["id"]  # fmt: skip
+    workspaces = [
+        *_signups(BATCH_A),
+        _signup(f"pat.{RUN}@gmail.com", first="Pat", last=f"Rel{RUN}"),
+        *_signups(SALES_CHANGES),
+    ]
     _ingest(dag_env, workspaces)
     _mirror(dag_env)
     state, _, errors = _dag_run(dag_env, "activate_salesforce")
@@ -216,12 +246,86 @@ def first_activation(dag_env, salesforce) -> dict[str, Any]:
         "errors": errors,
         "domains": [_domain(name) for name in BATCH_A],
         "emails": [*_emails(BATCH_A), f"pat.{RUN}@gmail.com"],
+        "lee_lead": lee_lead,
     }
+
+
+def _one_id(sf, soql: str) -> str:
+    records = _records(sf, soql)
+    assert len(records) == 1, f"{soql} -> {records}"
+    return records[0]["Id"]
+
+
+def _sales_changes(sf, lee_lead: str) -> dict[str, str]:
+    """What sales does between runs 1 and 2 (SALES_CHANGES); returns the Ids involved."""
+    changed = {
+        "gone_account": _one_id(sf, f"SELECT Id FROM Account WHERE Website = '{_domain('gone')}'"),
+        "gone_contact": _one_id(sf, f"SELECT Id FROM Contact WHERE Email = 'dot@{_domain('gone')}'"),
+        "merged_account": _one_id(sf, f"SELECT Id FROM Account WHERE Website = '{_domain('merged')}'"),
+        "kit_contact": _one_id(sf, f"SELECT Id FROM Contact WHERE Email = 'kit@{_domain('kept')}'"),
+        "lee_lead": lee_lead,
+    }
+    apac = _one_id(sf, "SELECT Id FROM User WHERE Username = 'haruto.sato@example.com'")
+    changed["survivor"] = sf.Account.create({"Name": f"Rel group {RUN}", "Website": SURVIVOR_DOMAIN,
+                                             "OwnerId": apac})["id"]  # fmt: skip
+    sf.Account.delete(changed["gone_account"])
+    soap = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/services/Soap/u/59.0"
+    status, answer = merge(sf.session_id, ("Account", {"Id": changed["survivor"]}, [changed["merged_account"]]),
+                           url=soap)  # fmt: skip
+    assert status == 200
+    assert [r["success"] for r in results(answer, "mergeResponse")] == [True]
+    sf.Contact.delete(changed["kit_contact"])
+    sf.Lead.delete(lee_lead)
+    return changed
+
+
+def _latest_raw_version(warehouse, table: str, record_id: str) -> dict[str, Any] | None:
+    """IsDeleted and MasterRecordId of the newest version of a record in a raw Salesforce table."""
+    row = warehouse.get_first(
+        "SELECT RECORD:payload:IsDeleted::BOOLEAN, RECORD:payload:MasterRecordId::VARCHAR "
+        f"FROM {raw_table(table)} WHERE RECORD:payload:Id::VARCHAR = %(id)s "
+        "ORDER BY RECORD:payload:SystemModstamp::VARCHAR DESC LIMIT 1",
+        parameters={"id": record_id},
+    )
+    return {"IsDeleted": row[0], "MasterRecordId": row[1]} if row else None
+
+
+def _staged_ids(warehouse, model: str, column: str, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the staging model holds."""
+    quoted = ", ".join(f"'{i}'" for i in ids)
+    sql = f"SELECT {column} FROM ANALYTICS.STAGING.{model} WHERE {column} IN ({quoted})"
+    return {r[0] for r in warehouse.get_records(sql)}
+
+
+def _deleted_in_salesforce(sf) -> set[str]:
+    """Ids and external ids of every record in the recycle bin whose external id no live record holds."""
+    deleted: set[str] = set()
+    for sobject in ("Account", "Contact", "Lead", "Opportunity", "Task"):
+        field = "" if sobject == "Lead" else ", Dwh_External_Id__c"
+        records = sf.query_all(f"SELECT Id, IsDeleted{field} FROM {sobject}", include_deleted=True)["records"]
+        live = {r.get("Dwh_External_Id__c") for r in records if not r["IsDeleted"]}
+        for record in records:
+            if record["IsDeleted"]:
+                deleted.add(record["Id"])
+                if record.get("Dwh_External_Id__c") and record["Dwh_External_Id__c"] not in live:
+                    deleted.add(record["Dwh_External_Id__c"])
+    return deleted
+
+
+def _targets(warehouse) -> dict[str, set[str]]:
+    """Per sync, every record its mart writes to or refers to: primary keys and parent references."""
+    targets = {}
+    for slug, sync in SYNCS.items():
+        columns = [sync.primary_key, *(ref.column for ref in sync.parent_references)]
+        rows = warehouse.get_records(f"SELECT {', '.join(columns)} FROM {sync.model}")
+        targets[slug] = {str(value) for row in rows for value in row if value is not None}
+    return targets
 
 
 @pytest.fixture(scope="module")
 def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
-    """The mirror brings the first run's writes back, then activate_salesforce runs again (run 2 of 2)."""
+    """Sales deletes and merges records of batch A (SALES_CHANGES); the mirror brings them and the first run's
+    writes back, then activate_salesforce runs again (run 2 of 2)."""
     assert first_activation["state"] == "success", first_activation["errors"]
     domains, emails = first_activation["domains"], first_activation["emails"]
     before = {
@@ -229,6 +333,7 @@ def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
         "modstamps": _modstamps(salesforce, domains, emails),
         "runs": {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()},
     }
+    changed = _sales_changes(salesforce, first_activation["lee_lead"])
     _mirror(dag_env)
     state, _, errors = _dag_run(dag_env, "activate_salesforce")
     assert state == "success", errors
@@ -236,20 +341,42 @@ def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
     return {
         **first_activation,
         "before": before,
+        "changed": changed,
         "new_runs": {slug: [r for r in runs[slug] if r["id"] not in before["runs"][slug]] for slug in runs},
         "records": _per_business_key(salesforce, domains, emails),
         "modstamps": _modstamps(salesforce, domains, emails),
         "duplicated_mart_keys": _duplicated_mart_keys(warehouse),
         "mart_keys": {slug: _mart_keys(warehouse, slug) for slug in SYNCS},
+        "raw": {
+            "gone_account": _latest_raw_version(warehouse, "SALESFORCE.ACCOUNTS", changed["gone_account"]),
+            "merged_account": _latest_raw_version(warehouse, "SALESFORCE.ACCOUNTS", changed["merged_account"]),
+            "kit_contact": _latest_raw_version(warehouse, "SALESFORCE.CONTACTS", changed["kit_contact"]),
+            "lee_lead": _latest_raw_version(warehouse, "SALESFORCE.LEADS", changed["lee_lead"]),
+        },
+        "staged": {
+            "accounts": _staged_ids(
+                warehouse,
+                "STG_SALESFORCE__ACCOUNTS",
+                "account_id",
+                [changed["gone_account"], changed["merged_account"]],
+            ),
+            "contacts": _staged_ids(
+                warehouse, "STG_SALESFORCE__CONTACTS", "contact_id", [changed["gone_contact"], changed["kit_contact"]]
+            ),
+            "leads": _staged_ids(warehouse, "STG_SALESFORCE__LEADS", "lead_id", [changed["lee_lead"]]),
+        },
+        "deleted": _deleted_in_salesforce(salesforce),
+        "targets": _targets(warehouse),
     }
 
 
 def _warehouse_tables(warehouse) -> list[str]:
     """Every table and view of the raw, staging, intermediate and mart schemas."""
     names = []
+    databases = warehouse_names()
     for database, schemas in (
-        ("RAW", ("CLOUD_APP", "SALESFORCE")),
-        ("ANALYTICS", ("STAGING", "INTERMEDIATE", "MARTS")),
+        (databases.raw_database, ("CLOUD_APP", "SALESFORCE")),
+        (databases.analytics_database, ("STAGING", "INTERMEDIATE", "MARTS")),
     ):
         for kind in ("tables", "views"):
             rows = warehouse.get_records(
@@ -301,7 +428,7 @@ def warehouse_restart(rerun, dag_env, warehouse) -> dict[str, Any]:
     new_pid = _service_pid("snowflake")
     restarted = {"counts": _table_counts(warehouse, tables), "signups": _signup_ids(warehouse)}
 
-    workspaces = _signups(BATCH_B)
+    workspaces = [*_signups(BATCH_B), *_signups(LATER_COLLEAGUES)]
     ends = _ingest(dag_env, workspaces)
     dbt = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", "dbt_project",
@@ -337,6 +464,9 @@ EXPECTED_A = {"accounts": [1, 1], "contacts": [1, 1, 1, 1], "opportunities": [1,
 def test_first_activation_writes_one_record_per_business_key(first_activation, salesforce) -> None:
     assert first_activation["state"] == "success", first_activation["errors"]
     assert _per_business_key(salesforce, first_activation["domains"], first_activation["emails"]) == EXPECTED_A
+    assert _per_business_key(salesforce, [_domain(name) for name in SALES_CHANGES], _emails(SALES_CHANGES)) == {
+        "accounts": [1, 1, 1], "contacts": [1, 1, 1, 1], "opportunities": [1, 1, 1], "tasks": [1, 1, 1]
+    }  # fmt: skip
 
 
 def test_rerunning_activation_duplicates_nothing(rerun) -> None:
@@ -352,12 +482,41 @@ def test_rerunning_activation_duplicates_nothing(rerun) -> None:
     # after the first run and still after the second.
     assert rerun["before"]["records"] == EXPECTED_A
     assert rerun["records"] == EXPECTED_A
-    # The second run planned nothing (everything else was unchanged too) and wrote none of the scenario's records.
+    # The second run planned only what the sales changes call for (everything else was unchanged) and wrote none
+    # of batch A's records.
     assert {slug: [(r["status"], r["plannedRows"]) for r in runs] for slug, runs in rerun["new_runs"].items()} == {
-        slug: [("success", ZERO)] for slug in SYNCS
+        slug: [("success", RUN_2_PLANNED.get(slug, ZERO))] for slug in SYNCS
     }
     assert len(rerun["modstamps"]) == 2 + 4 + 2 + 2
     assert rerun["modstamps"] == rerun["before"]["modstamps"]
+
+
+def test_a_deletion_in_salesforce_reaches_the_warehouse_and_no_sync_targets_it(rerun, salesforce) -> None:
+    """Sales deleted an account (and with it a contact, an opportunity and a task), a contact and a lead, and
+    merged an account away: the raw tables hold them as deleted, staging drops them, no mart writes to or refers to
+    any record in the recycle bin, and the run after it ended with every sync `success` (no failing row)."""
+    changed = rerun["changed"]
+    assert rerun["raw"] == {
+        "gone_account": {"IsDeleted": True, "MasterRecordId": None},
+        "merged_account": {"IsDeleted": True, "MasterRecordId": changed["survivor"]},
+        "kit_contact": {"IsDeleted": True, "MasterRecordId": None},
+        "lee_lead": {"IsDeleted": True, "MasterRecordId": None},
+    }
+    assert rerun["staged"] == {"accounts": set(), "contacts": set(), "leads": set()}
+    assert {changed["gone_account"], changed["gone_contact"], changed["kit_contact"], changed["lee_lead"],
+            f"acct-{md5(_domain('gone'))}", f"cont-{md5('kit@' + _domain('kept'))}"} <= rerun["deleted"]  # fmt: skip
+    assert {slug: targets & rerun["deleted"] for slug, targets in rerun["targets"].items()} == {
+        slug: set() for slug in SYNCS
+    }
+    for runs in rerun["new_runs"].values():
+        assert [(r["status"], r["failedRows"]) for r in runs] == [("success", ZERO)]
+    # Nothing was created again; the merged company has the surviving account, which now carries the key.
+    assert not _records(salesforce, f"SELECT Id FROM Account WHERE Website = '{_domain('gone')}'")
+    assert not _records(salesforce, f"SELECT Id FROM Contact WHERE Email = 'kit@{_domain('kept')}'")
+    survivor = _records(salesforce, f"SELECT Dwh_External_Id__c FROM Account WHERE Id = '{changed['survivor']}'")
+    assert survivor[0]["Dwh_External_Id__c"] == f"acct-sf-{changed['survivor']}"
+    mo = _records(salesforce, f"SELECT AccountId FROM Contact WHERE Email = 'mo@{_domain('merged')}'")
+    assert [c["AccountId"] for c in mo] == [changed["survivor"]]
 
 
 def test_a_warehouse_restart_between_dag_runs_loses_nothing(warehouse_restart) -> None:
@@ -549,6 +708,32 @@ def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_
         "opportunities": [1, 1, 1],
         "tasks": [1, 1, 1],
     }
+
+
+def test_later_signups_follow_the_deletions_and_the_merge(rerun, warehouse_restart, salesforce, warehouse) -> None:
+    """Colleagues sign up after sales deleted or merged their company's account (batch B): each sync runs with no
+    failing row (the tests above ran them already; then nothing is planned), the colleague of the deleted company
+    gets nothing, the colleague of the merged one a contact on the surviving account, and lee a contact while the
+    lead sales deleted stays deleted and unconverted. The activation run of the next test then plans nothing."""
+    for slug in SYNCS:
+        result = _operator(slug).execute({})
+        assert (result["status"], result["failed_rows"]) == ("success", {"added": 0, "changed": 0, "removed": 0})
+    changed = rerun["changed"]
+    assert not salesforce.query_all(f"SELECT Id FROM Contact WHERE Email = 'dan@{_domain('gone')}'",
+                                    include_deleted=True)["records"], "never created"  # fmt: skip
+    assert not _records(salesforce, f"SELECT Id FROM Account WHERE Website = '{_domain('gone')}'")
+    max_contact = _records(salesforce, f"SELECT AccountId FROM Contact WHERE Email = 'max@{_domain('merged')}'")
+    assert [c["AccountId"] for c in max_contact] == [changed["survivor"]]
+    kept = _one_id(salesforce, f"SELECT Id FROM Account WHERE Website = '{_domain('kept')}'")
+    assert [c["AccountId"] for c in _records(salesforce, f"SELECT AccountId FROM Contact WHERE Email = '{LEE}'")] == [
+        kept
+    ]
+    lead = salesforce.query_all(f"SELECT IsDeleted, Status FROM Lead WHERE Id = '{changed['lee_lead']}'",
+                                include_deleted=True)["records"]  # fmt: skip
+    assert [(r["IsDeleted"], r["Status"]) for r in lead] == [(True, "Open - Not Contacted")]
+    assert f"cont-{md5('dan@' + _domain('gone'))}" not in _mart_keys(warehouse, "salesforce-contacts")
+    deleted = _deleted_in_salesforce(salesforce)
+    assert {slug: targets & deleted for slug, targets in _targets(warehouse).items()} == {slug: set() for slug in SYNCS}
 
 
 OWNED_BY_MANAGERS = ("salesforce-accounts", "salesforce-contacts", "salesforce-opportunities",

@@ -6,8 +6,10 @@ staging but not mirrored is silently null. Either drift fails here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,18 +19,19 @@ STAGING = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "stag
 
 
 def staging_reads() -> dict[str, set[str]]:
-    """Raw table (e.g. SALESFORCE.LEADS) -> payload fields its staging model reads (`record:payload:<Field>`)."""
+    """Raw table (e.g. SALESFORCE.LEADS) -> payload fields its staging models read (`record:payload:<Field>`): the
+    object's model (live records) and, for some, its stg_salesforce__deleted_* model (records in the recycle bin)."""
     reads: dict[str, set[str]] = {}
     for model in sorted(STAGING.glob("stg_salesforce__*.sql")):
         sql = model.read_text()
         (table,) = re.findall(r"source\('salesforce',\s*'(\w+)'\)", sql)
-        reads[f"SALESFORCE.{table.upper()}"] = set(re.findall(r"record:payload:(\w+)", sql))
+        reads.setdefault(f"SALESFORCE.{table.upper()}", set()).update(re.findall(r"record:payload:(\w+)", sql))
     return reads
 
 
 def test_the_mirror_reads_exactly_what_staging_reads_plus_its_own_system_fields() -> None:
     reads = staging_reads()
-    assert set(reads) == {obj.raw_table for obj in mirror.OBJECTS}, "one staging model per mirrored object"
+    assert set(reads) == {obj.raw_table for obj in mirror.OBJECTS}, "staging models for every mirrored object"
     for obj in mirror.OBJECTS:
         expected = reads[obj.raw_table] | set(mirror.MIRROR_OWN_FIELDS)
         assert set(obj.fields) == expected, (
@@ -119,3 +122,40 @@ def test_other_objects_stay_incremental() -> None:
     mirror.mirror_object(salesforce, _Landing(), warehouse, "b", mirror.by_name("Lead"), *interval)  # type: ignore[arg-type]
     assert "SystemModstamp >= 2026-11-24T15:55:00Z " in salesforce.soql[0], "high-water mark minus the overlap"
     assert not any(s == f"DELETE FROM {mirror.by_name('Lead').table}" for s in warehouse.statements)
+
+
+class RecordingSalesforce:
+    """Stands in for simple-salesforce's client: records how each query was sent."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def query_all_iter(self, query: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        self.calls.append((query, kwargs))
+        yield {"attributes": {"type": "Account"}, "Id": "001000000000001AAA", "IsDeleted": True}
+
+
+@pytest.mark.parametrize("obj", mirror.OBJECTS, ids=lambda obj: obj.name)
+def test_objects_with_a_recycle_bin_are_read_through_query_all(obj: mirror.MirroredObject) -> None:
+    """`query` leaves deleted and merged-away records out; only `queryAll` returns them (with IsDeleted = true).
+    simple-salesforce sends a SOQL to queryAll when ``include_deleted=True``. An object without IsDeleted (User:
+    users are deactivated, never deleted) has no recycle bin: query."""
+    client = RecordingSalesforce()
+    records = list(mirror.extract(client, obj, mirror.EPOCH, datetime(2026, 1, 1, tzinfo=UTC)))
+    assert records == [{"Id": "001000000000001AAA", "IsDeleted": True}], "attributes stripped, nothing else"
+    ((_, kwargs),) = client.calls
+    assert kwargs == {"include_deleted": "IsDeleted" in obj.fields}
+
+
+def test_every_object_the_pipeline_writes_is_mirrored_with_its_deletions() -> None:
+    assert {"Account", "Contact", "Lead", "Opportunity", "Task"} <= {
+        obj.name for obj in mirror.OBJECTS if obj.includes_deleted
+    }
+    assert not mirror.by_name("User").includes_deleted
+
+
+def test_merged_away_records_are_mirrored_with_their_master() -> None:
+    """A merge deletes the losing Account, Contact or Lead and names the winner in MasterRecordId: staging needs it
+    for the accounts and contacts this pipeline follows into a merge."""
+    for name in ("Account", "Contact"):
+        assert "MasterRecordId" in mirror.by_name(name).fields, name

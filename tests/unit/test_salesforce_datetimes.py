@@ -30,10 +30,6 @@ def test_the_macro_parses_with_the_documented_format() -> None:
     )
 
 
-# Setup rows whose creation time nothing uses (only which Lead Status values convert a lead matters).
-WITHOUT_CREATED_DATE = {"stg_salesforce__lead_statuses.sql"}
-
-
 def test_every_salesforce_datetime_in_staging_goes_through_the_macro() -> None:
     models = sorted(STAGING.glob("stg_salesforce__*.sql"))
     assert models
@@ -42,8 +38,6 @@ def test_every_salesforce_datetime_in_staging_goes_through_the_macro() -> None:
         assert not re.search(r"::\s*timestamp", sql, re.IGNORECASE), f"{model.name}: a bare timestamp cast"
         for field in re.findall(r"record:payload:(\w*(?:Date|Modstamp))\b(?!:)", sql):
             assert f"salesforce_datetime('record:payload:{field}')" in sql, f"{model.name}: {field}"
-        if model.name not in WITHOUT_CREATED_DATE:
-            assert "salesforce_datetime('record:payload:CreatedDate')" in sql, model.name
 
 
 def test_source_freshness_parses_system_modstamp_with_the_macro() -> None:

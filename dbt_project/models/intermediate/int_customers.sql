@@ -10,8 +10,10 @@ with people as (
     select * from {{ ref('int_signup_people') }}
 ),
 
+-- Live accounts only: the deleted ones are the people model's business (int_signup_people).
 account_domains as (
     select * from {{ ref('int_salesforce__account_domains') }}
+    where not is_deleted
 ),
 
 users as (
@@ -68,22 +70,42 @@ lead_owners as (
     ) = 1
 ),
 
--- Accounts not created by this pipeline, by domain; ours carry 'acct-' || md5(domain) as external id.
+-- Accounts not created by this pipeline, by domain; ours carry 'acct-' || md5(domain) as external id. A company
+-- that no live account matches follows a merge: when sales merged the account this pipeline created or keyed for
+-- it into another account, that account (int_signup_people.merged_account_id) is the company's.
+account_matches as (
+    select
+        company_domain,
+        account_id,
+        1 as match_rank
+    from account_domains
+    where company_domain is not null and coalesce(dwh_external_id, '') != 'acct-' || md5(company_domain)
+    union all
+    select
+        customer_key as company_domain,
+        merged_account_id as account_id,
+        2 as match_rank
+    from primary_people
+    where merged_account_id is not null
+),
+
 matched_accounts as (
     select
-        account_domains.company_domain,
+        account_matches.company_domain,
         account_domains.account_id,
         account_domains.dwh_external_id,
         case when users.is_active and not {{ is_placeholder_owner('users') }} then account_domains.owner_id end
             as active_owner_id
-    from account_domains
+    from account_matches
+    inner join account_domains on account_matches.account_id = account_domains.account_id
     left join users on account_domains.owner_id = users.user_id
-    where
-        account_domains.company_domain is not null
-        and coalesce(account_domains.dwh_external_id, '') != 'acct-' || md5(account_domains.company_domain)
     qualify row_number() over (
-        partition by account_domains.company_domain
-        order by account_domains.dwh_external_id is null, account_domains.created_at, account_domains.account_id
+        partition by account_matches.company_domain
+        order by
+            account_matches.match_rank,
+            account_domains.dwh_external_id is null,
+            account_domains.created_at,
+            account_domains.account_id
     ) = 1
 ),
 

@@ -1,11 +1,40 @@
--- The company domain of each Salesforce account: the registrable domain of its website's host, else the most
--- common registrable email domain of its contacts (accounts typed in by sales often have no website).
+-- The company domain of each Salesforce account, live or in the recycle bin (is_deleted): the registrable domain
+-- of its website's host, else the most common registrable email domain of its contacts (accounts typed in by
+-- sales often have no website). A deleted account's contacts are those deleted with it.
 with accounts as (
-    select * from {{ ref('stg_salesforce__accounts') }}
+    select
+        account_id,
+        account_name,
+        owner_id,
+        dwh_external_id,
+        created_at,
+        website,
+        false as is_deleted
+    from {{ ref('stg_salesforce__accounts') }}
+    union all
+    select
+        account_id,
+        null as account_name,
+        null as owner_id,
+        dwh_external_id,
+        null as created_at,
+        website,
+        true as is_deleted
+    from {{ ref('stg_salesforce__deleted_accounts') }}
 ),
 
 contacts as (
-    select * from {{ ref('stg_salesforce__contacts') }}
+    select
+        account_id,
+        email,
+        false as is_deleted
+    from {{ ref('stg_salesforce__contacts') }}
+    union all
+    select
+        account_id,
+        email,
+        true as is_deleted
+    from {{ ref('stg_salesforce__deleted_contacts') }}
 ),
 
 personal_domains as (
@@ -26,10 +55,11 @@ website_hosts as (
 
 contact_email_domains as (
     select
-        account_id,
-        split_part(lower(trim(email)), '@', 2) as email_domain
+        contacts.account_id,
+        split_part(lower(trim(contacts.email)), '@', 2) as email_domain
     from contacts
-    where account_id is not null and email is not null
+    inner join accounts on contacts.account_id = accounts.account_id and contacts.is_deleted = accounts.is_deleted
+    where contacts.email is not null
 ),
 
 all_domains as (
@@ -73,6 +103,7 @@ select
     accounts.owner_id,
     accounts.dwh_external_id,
     accounts.created_at,
+    accounts.is_deleted,
     coalesce(website_domains.company_domain, contact_domains.company_domain) as company_domain
 from accounts
 left join website_domains on accounts.account_id = website_domains.account_id

@@ -1,6 +1,9 @@
 -- One row per person who signed up (normalised email), with what Salesforce already knows about them:
--- their primary (first) workspace, an open Lead with the same email, an existing Contact not created by us,
--- and the active owner of the Contact this pipeline created for them, if any.
+-- their primary (first) workspace, an open Lead with the same email, an existing Contact not created by us
+-- (or the contact ours was merged into), and the active owner of the Contact this pipeline created for them.
+-- People whose record sales deleted are left out (README, "Deleted in Salesforce"): a person whose contact this
+-- pipeline created was deleted and who has no live contact, and everyone of a company whose account (created or
+-- keyed by this pipeline) was deleted and that no live account matches. So no sync writes for them again.
 with signups as (
     select * from {{ ref('int_cloud_app__signups') }}
     where has_valid_email
@@ -20,6 +23,14 @@ contacts as (
 
 users as (
     select * from {{ ref('stg_salesforce__users') }}
+),
+
+account_domains as (
+    select * from {{ ref('int_salesforce__account_domains') }}
+),
+
+deleted_records as (
+    select * from {{ ref('int_salesforce__deleted_records') }}
 ),
 
 regions as (
@@ -107,6 +118,35 @@ synced_contacts as (
     where contacts.dwh_external_id like 'cont-%' and not {{ is_placeholder_owner('users') }}
 ),
 
+-- Contacts this pipeline created that are in the recycle bin; a merged-away one names the live contact it is now.
+deleted_synced_contacts as (
+    select
+        deleted_records.dwh_external_id,
+        deleted_records.surviving_record_id as surviving_contact_id,
+        survivors.dwh_external_id as surviving_contact_external_id
+    from deleted_records
+    left join contacts as survivors on deleted_records.surviving_record_id = survivors.contact_id
+    where deleted_records.object_name = 'Contact' and deleted_records.dwh_external_id like 'cont-%'
+),
+
+-- Accounts this pipeline created ('acct-' || md5(domain)) or keyed ('acct-sf-' || Id) that are in the recycle
+-- bin, with their company domain; a merged-away one names the live account it is now.
+deleted_company_accounts as (
+    select
+        deleted_records.dwh_external_id,
+        account_domains.company_domain,
+        deleted_records.surviving_record_id as surviving_account_id,
+        deleted_records.deleted_at
+    from deleted_records
+    left join account_domains on deleted_records.record_id = account_domains.account_id
+    where deleted_records.object_name = 'Account' and deleted_records.dwh_external_id like 'acct-%'
+),
+
+live_account_domains as (
+    select distinct company_domain from account_domains
+    where not is_deleted and company_domain is not null
+),
+
 people_domains as (
     select
         people.*,
@@ -118,6 +158,31 @@ people_domains as (
     left join personal_domains as personal_email_domains on people.email_domain = personal_email_domains.email_domain
     left join personal_domains as personal_company_domains
         on registrable_domains.registrable_domain = personal_company_domains.email_domain
+),
+
+signup_companies as (
+    select distinct company_domain from people_domains
+    where not is_personal_email
+),
+
+-- Per company that no live account matches: its deleted account, preferring one merged into a live account.
+company_deletions as (
+    select
+        signup_companies.company_domain,
+        deleted_company_accounts.surviving_account_id
+    from signup_companies
+    inner join deleted_company_accounts
+        on
+            signup_companies.company_domain = deleted_company_accounts.company_domain
+            or 'acct-' || md5(signup_companies.company_domain) = deleted_company_accounts.dwh_external_id
+    where signup_companies.company_domain not in (select live_account_domains.company_domain from live_account_domains)
+    qualify row_number() over (
+        partition by signup_companies.company_domain
+        order by
+            deleted_company_accounts.surviving_account_id is null asc,
+            deleted_company_accounts.deleted_at desc,
+            deleted_company_accounts.dwh_external_id asc
+    ) = 1
 )
 
 select
@@ -129,11 +194,26 @@ select
     open_leads.lead_owner_id,
     open_leads.lead_owner_is_active,
     coalesce(open_leads.lead_owner_is_seller, false) as lead_owner_is_seller,
-    existing_contacts.contact_id as existing_contact_id,
-    existing_contacts.dwh_external_id as existing_contact_external_id,
-    synced_contacts.active_owner_id as assigned_contact_owner_id
+    coalesce(existing_contacts.contact_id, deleted_synced_contacts.surviving_contact_id) as existing_contact_id,
+    case
+        when existing_contacts.contact_id is not null then existing_contacts.dwh_external_id
+        else deleted_synced_contacts.surviving_contact_external_id
+    end as existing_contact_external_id,
+    synced_contacts.active_owner_id as assigned_contact_owner_id,
+    company_deletions.surviving_account_id as merged_account_id
 from people_domains as people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email
 left join existing_contacts on people.email = existing_contacts.email
 left join synced_contacts on 'cont-' || md5(people.email) = synced_contacts.dwh_external_id
+left join deleted_synced_contacts on 'cont-' || md5(people.email) = deleted_synced_contacts.dwh_external_id
+left join company_deletions on not people.is_personal_email and people.company_domain = company_deletions.company_domain
+where
+    -- The person's own contact was deleted (not merged) and no live contact has their email.
+    not (
+        deleted_synced_contacts.dwh_external_id is not null
+        and deleted_synced_contacts.surviving_contact_id is null
+        and existing_contacts.contact_id is null
+    )
+    -- Their company's account was deleted (not merged) and no live account matches the company.
+    and not (company_deletions.company_domain is not null and company_deletions.surviving_account_id is null)

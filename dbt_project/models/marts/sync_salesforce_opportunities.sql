@@ -1,7 +1,13 @@
 -- Hightouch sync salesforce-opportunities: one opportunity per new account, owned by its account manager.
+-- An opportunity sales deleted is not created again (README, "Deleted in Salesforce").
 with customers as (
     select * from {{ ref('int_customers') }}
     where is_new_account
+),
+
+deleted_opportunities as (
+    select dwh_external_id from {{ ref('int_salesforce__deleted_records') }}
+    where object_name = 'Opportunity'
 ),
 
 prices as (
@@ -21,3 +27,7 @@ select
     customers.account_external_id
 from customers
 inner join prices on customers.plan = prices.plan
+where
+    'opp-' || md5(customers.company_domain) not in (
+        select deleted_opportunities.dwh_external_id from deleted_opportunities
+    )

@@ -1,8 +1,14 @@
 -- Hightouch sync salesforce-outreach-tasks: a Task for the account manager to reach out to the person who
--- opened the new account, linked to their contact and to the account's opportunity by external id.
+-- opened the new account, linked to their contact and to the account's opportunity by external id. A task sales
+-- deleted, or whose opportunity sales deleted, is not created again (README, "Deleted in Salesforce").
 with customers as (
     select * from {{ ref('int_customers') }}
     where is_new_account
+),
+
+deleted_records as (
+    select dwh_external_id from {{ ref('int_salesforce__deleted_records') }}
+    where object_name in ('Opportunity', 'Task')
 )
 
 select
@@ -23,3 +29,6 @@ select
     end as contact_external_id,
     'opp-' || md5(company_domain) as opportunity_external_id
 from customers
+where
+    'task-' || md5(company_domain) not in (select deleted_records.dwh_external_id from deleted_records)
+    and 'opp-' || md5(company_domain) not in (select deleted_records.dwh_external_id from deleted_records)

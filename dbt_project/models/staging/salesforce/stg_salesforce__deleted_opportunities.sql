@@ -1,0 +1,16 @@
+-- Opportunities in the recycle bin (deleted by hand, or with their account); the mirror reads them through queryAll.
+with source as (
+    select record from {{ source('salesforce', 'opportunities') }}
+),
+
+versions as (
+    select
+        record:payload:Id::varchar as opportunity_id,
+        record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
+        coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,
+        {{ salesforce_datetime('record:payload:SystemModstamp') }} as deleted_at,
+        record:payload:SystemModstamp::varchar as system_modstamp
+    from source
+),
+
+{{ latest_salesforce_version('versions', 'opportunity_id', deleted=true) }}
