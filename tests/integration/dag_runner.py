@@ -175,6 +175,11 @@ class DagRunner:
         output = log.read_text() if log.exists() else ""
         return DagRunResult(answer["state"], answer["run_id"], output, answer["error"])
 
+    @property
+    def pid(self) -> int | None:
+        """The runner's process id, which is also its process group's (its children share the group)."""
+        return self._process.pid if self._process is not None and self._process.poll() is None else None
+
     def stop(self) -> None:
         """Stop the runner by its process group (it may have started dbt or other children)."""
         if self._process is not None and self._process.poll() is None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from include.settings import raw_table
 from tests.integration.conftest import CLOUD_HOME, TEST_STATE, cloud_env, load_connections_into_environ, localcloud
+from tests.integration.dag_runner import SESSION_RUNNERS
 
 SERVICES = ["s3", "snowflake"]
 
@@ -18,18 +19,21 @@ def _recorded_pids(home: Path) -> dict[str, int]:
 
 
 def _processes_of(home: Path) -> list[int]:
-    """Every live process started for this cloud home, found by its environment: catches escaped children."""
+    """Every live process started for this cloud home, found by its environment: catches escaped children. The
+    test session's DAG runner (tests/integration/dag_runner.py) shares that environment but is not the cloud's."""
     marker = f"LOCALCLOUD_HOME={home}".encode()
+    runners = {runner.pid for runner in SESSION_RUNNERS if runner.pid}
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             environ = (entry / "environ").read_bytes().split(b"\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if marker in environ and state != "Z":
+        state, process_group = stat[0], int(stat[2])
+        if marker in environ and state != "Z" and process_group not in runners:
             found.append(int(entry.name))
     return found
 

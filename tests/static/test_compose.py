@@ -26,6 +26,13 @@ CELERY_SERVICES = ("redis", "airflow-worker")
 AIRFLOW_AND_WORKER = (*AIRFLOW_SERVICES, "airflow-worker")
 
 
+@pytest.fixture(autouse=True)
+def _defaults_a_user_gets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docker-compose.yaml is checked against the catalogue with the settings' defaults, whatever the test session
+    exported for its own cloud (the integration tests use another raw database)."""
+    monkeypatch.delenv("SNOWFLAKE_RAW_DATABASE", raising=False)
+
+
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     return compose_module.load_compose()
