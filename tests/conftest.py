@@ -10,7 +10,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE and
 # the LOCALCLOUD_TEST_*_PORT variables of tests/integration/conftest.py.
-TEST_STATE = Path(os.environ.get("LOCALCLOUD_TEST_STATE", REPO_ROOT / ".local" / "test"))
+BASE_TEST_STATE = Path(os.environ.get("LOCALCLOUD_TEST_STATE", REPO_ROOT / ".local" / "test"))
+# `make test` runs the modules on two pytest-xdist workers: each has its own local cloud, with its own state
+# and ports (worker n: every test port + 100 n), so the two never meet.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_STATE = BASE_TEST_STATE / WORKER if WORKER else BASE_TEST_STATE
+PORT_OFFSET = 100 * int(WORKER.removeprefix("gw") or 0)
+
+
+def worker_port(variable: str, default: int) -> int:
+    """A port of the test cloud: ``variable`` (LOCALCLOUD_TEST_*_PORT) or ``default``, moved for this worker."""
+    return int(os.environ.get(variable, default)) + PORT_OFFSET
+
 
 # Must be set before anything imports airflow.
 os.environ["AIRFLOW_HOME"] = str(TEST_STATE / "airflow-unit")
@@ -28,8 +39,17 @@ def report() -> list[str]:
     return _REPORT
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if WORKER and _REPORT:  # a worker hands its lines to the controller, which prints the summary
+        (BASE_TEST_STATE / f"measured-{WORKER}.txt").write_text("\n".join(_REPORT) + "\n")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if _REPORT:
+    lines = list(_REPORT)
+    for handed in sorted(BASE_TEST_STATE.glob("measured-gw*.txt")):
+        lines += handed.read_text().splitlines()
+        handed.unlink()
+    if lines:
         terminalreporter.section("measured")
-        for line in _REPORT:
+        for line in lines:
             terminalreporter.write_line(line)

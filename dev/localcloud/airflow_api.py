@@ -35,7 +35,8 @@ def _transient(error: BaseException) -> bool:
     """A slow or restarting api-server (a busy laptop), not an answer: worth asking again."""
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return True
-    return isinstance(error, AirflowApiError) and error.status_code in {502, 503, 504}
+    # 500 "Database error": the local deployment's SQLite metadata database was locked by the scheduler.
+    return isinstance(error, AirflowApiError) and error.status_code in {500, 502, 503, 504}
 
 
 @dataclass
@@ -53,10 +54,11 @@ class AirflowApi:
         token.raise_for_status()
         self._session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, *, repeatable: bool = False, **kwargs: Any) -> Any:
+        """One API call; reads, field updates and calls marked ``repeatable`` are tried again on a transient error."""
         attempts = Retrying(
             retry=retry_if_exception(_transient),
-            stop=stop_after_attempt(4 if method in _SAFE_TO_REPEAT else 1),
+            stop=stop_after_attempt(4 if repeatable or method in _SAFE_TO_REPEAT else 1),
             wait=wait_exponential(multiplier=1, max=10),
             reraise=True,
         )
@@ -136,7 +138,8 @@ class AirflowApi:
 
     def clear_run(self, dag_id: str, run_id: str) -> None:
         """Re-run every task of a finished run (Airflow's way to re-process the same data interval)."""
-        self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False})
+        # Clearing twice leaves the run as clearing once does: safe to repeat.
+        self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False}, repeatable=True)
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """One try's log as the UI shows it (worker and triggerer parts), one message per line."""

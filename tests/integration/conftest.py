@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, TEST_STATE
+from tests.conftest import REPO_ROOT, TEST_STATE, worker_port
 from tests.integration.dag_runner import SESSION_RUNNERS, DagRunner, DagRunResult
 
 pytestmark = pytest.mark.integration
 
 CLOUD_HOME = TEST_STATE / "cloud"
 TEST_PORTS = {
-    "LOCALCLOUD_S3_PORT": os.environ.get("LOCALCLOUD_TEST_S3_PORT", "19000"),
-    "LOCALCLOUD_SNOWFLAKE_PORT": os.environ.get("LOCALCLOUD_TEST_SNOWFLAKE_PORT", "18443"),
-    "LOCALCLOUD_AIRFLOW_PORT": os.environ.get("LOCALCLOUD_TEST_AIRFLOW_PORT", "18080"),
+    "LOCALCLOUD_S3_PORT": str(worker_port("LOCALCLOUD_TEST_S3_PORT", 19000)),
+    "LOCALCLOUD_SNOWFLAKE_PORT": str(worker_port("LOCALCLOUD_TEST_SNOWFLAKE_PORT", 18443)),
+    "LOCALCLOUD_AIRFLOW_PORT": str(worker_port("LOCALCLOUD_TEST_AIRFLOW_PORT", 18080)),
 }
 
 
@@ -88,9 +88,9 @@ os.environ["SNOWFLAKE_RAW_DATABASE"] = TEST_RAW_DATABASE
 TEST_PORTS.update(
     {
         "SNOWFLAKE_RAW_DATABASE": TEST_RAW_DATABASE,
-        "LOCALCLOUD_CLOUD_APP_PORT": os.environ.get("LOCALCLOUD_TEST_CLOUD_APP_PORT", "18001"),
-        "LOCALCLOUD_SALESFORCE_PORT": os.environ.get("LOCALCLOUD_TEST_SALESFORCE_PORT", "18444"),
-        "LOCALCLOUD_HIGHTOUCH_PORT": os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_PORT", "18002"),
+        "LOCALCLOUD_CLOUD_APP_PORT": str(worker_port("LOCALCLOUD_TEST_CLOUD_APP_PORT", 18001)),
+        "LOCALCLOUD_SALESFORCE_PORT": str(worker_port("LOCALCLOUD_TEST_SALESFORCE_PORT", 18444)),
+        "LOCALCLOUD_HIGHTOUCH_PORT": str(worker_port("LOCALCLOUD_TEST_HIGHTOUCH_PORT", 18002)),
         # Busier than the demo, so a 15-minute interval holds every kind of mess.
         "LOCALCLOUD_SIGNUPS_PER_HOUR": "240",
     }

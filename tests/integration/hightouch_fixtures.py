@@ -16,10 +16,10 @@ import requests
 
 from dev.localcloud.process import PidFile, spawn, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, worker_port
 from tests.integration.conftest import TEST_PORTS
 
-PORT = int(os.environ.get("LOCALCLOUD_TEST_HIGHTOUCH_SCENARIO_PORT", "18003"))
+PORT = worker_port("LOCALCLOUD_TEST_HIGHTOUCH_SCENARIO_PORT", 18003)
 BASE = f"http://127.0.0.1:{PORT}/api/v1"
 AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
 CONN_ID = "hightouch_test"

@@ -23,9 +23,9 @@ from xml.etree import ElementTree as ET
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, worker_port
 
-PORT = int(os.environ.get("LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT", "18445"))
+PORT = worker_port("LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT", 18445)
 BASE = f"https://localhost:{PORT}"
 DATA = f"{BASE}/services/data/v59.0"
 # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; ending the domain with
