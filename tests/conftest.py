@@ -8,14 +8,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE and
-# the LOCALCLOUD_TEST_*_PORT variables of tests/integration/conftest.py.
+# Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE, and
+# LOCALCLOUD_TEST_PORT_OFFSET (added to every test port) or the LOCALCLOUD_TEST_*_PORT variables of
+# tests/integration/conftest.py.
 BASE_TEST_STATE = Path(os.environ.get("LOCALCLOUD_TEST_STATE", REPO_ROOT / ".local" / "test"))
 # `make test` runs the modules on two pytest-xdist workers: each has its own local cloud, with its own state
 # and ports (worker n: every test port + 100 n), so the two never meet.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 TEST_STATE = BASE_TEST_STATE / WORKER if WORKER else BASE_TEST_STATE
-PORT_OFFSET = 100 * int(WORKER.removeprefix("gw") or 0)
+PORT_OFFSET = int(os.environ.get("LOCALCLOUD_TEST_PORT_OFFSET", 0)) + 100 * int(WORKER.removeprefix("gw") or 0)
 
 
 def worker_port(variable: str, default: int) -> int:
