@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections import Counter
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     assert "model.operational_pipeline.sync_salesforce_accounts" in catalog["nodes"]
 
 
-def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airflow_running, warehouse) -> None:
+def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airflow_running, warehouse, report) -> None:
     """The scheduler and triggerer run activate_salesforce on a row that breaks a staging test: exactly that model's
     task fails, on its first try from the build's result (its log holds dbt's failure) and on its retry from its
     own dbt run; everything built from it is upstream_failed, every other dbt task green, no sync runs."""
@@ -108,6 +109,7 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
         run_id = api.trigger(ACTIVATION)
         state = api.wait_for_run(ACTIVATION, run_id, timeout=900)
         states = api.task_states(ACTIVATION, run_id)
+        tries = {ti["task_id"]: ti["try_number"] for ti in api.task_instances(ACTIVATION, run_id)}
         first_try = api.task_log(ACTIVATION, run_id, CULPRIT, 1)
         retry = api.task_log(ACTIVATION, run_id, CULPRIT, 2)
     finally:
@@ -120,8 +122,16 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
     assert {task: states[task] for task in downstream} == dict.fromkeys(downstream, "upstream_failed")
     others = {t: s for t, s in states.items() if t.startswith("transform.") and t not in downstream | {CULPRIT}}
     assert set(others.values()) == {"success"}, others
+    retried = {task: n for task, n in tries.items() if task != CULPRIT and n > 1}
+    assert not retried, f"an innocent task failed a try: {retried}"  # not even a first try fails
     assert "Got 1 result, configured to fail if != 0" in first_try, first_try[-3000:]
     assert "re-running its tests only" in retry, retry[-3000:]
     assert "FAIL 1 accepted_values_stg_cloud_app__workspace_events_plan" in retry, retry[-3000:]
     after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     assert after == before, "no sync was triggered"
+    count = Counter(states.values())
+    report.append(
+        f"failing dbt test under the scheduler: {len(states)} tasks; failed: {CULPRIT} (tries {tries[CULPRIT]}); "
+        f"upstream_failed {count['upstream_failed']} (syncs {sum(t.startswith('sync_') for t in downstream)}); "
+        f"success {count['success']}, none retried; Hightouch runs triggered: 0"
+    )
