@@ -54,6 +54,7 @@ class PidFile:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         pid = int(data["pid"])
+        _reap(pid)  # a leader that exited while we started it is a zombie until collected, not a live service
         started, recorded = _start_time(pid), data.get("start_time")
         if started is not None and recorded is not None and math.isclose(started, recorded, abs_tol=0.05):
             return pid
