@@ -53,7 +53,7 @@ def up(settings: CloudSettings, selected: set[str]) -> None:
     remembered = remember_ports(settings.home)
     if remembered:
         given = " ".join(f"{name}={port}" for name, port in remembered.items())
-        _log(f"remembered {given} in {settings.ports_file}: later commands use it without repeating it")
+        _log(f"remembered {given} in {settings.ports_file}: later commands read it there, no need to repeat it")
     prepare_state(settings)
     env_file = write_env_file(settings)
     env = service_env(settings)
