@@ -2,35 +2,53 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# The one Python the lock (constraints.txt, `make lock`), pyproject.toml and the deployment image are made for.
+SUPPORTED_PYTHON := 3.11
+PYTHON ?= $(shell command -v python$(SUPPORTED_PYTHON) || command -v python3)
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status demo preflight test lint unit integration bench sql soql clean
+.PHONY: help setup lock up down status logs demo preflight test lint unit integration bench sql soql clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# $(call require_python,<interpreter>): stop with what to do unless it is Python $(SUPPORTED_PYTHON).
+define require_python
+@found="$$($(1) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)"; \
+if [ "$$found" != "$(SUPPORTED_PYTHON)" ]; then \
+	echo "Python $(SUPPORTED_PYTHON) is required (the pinned stack in constraints.txt is resolved for it);" \
+		"$(or $(1),no python3) is $${found:-not a working Python}." >&2; \
+	echo "Install Python $(SUPPORTED_PYTHON) (python.org, your package manager, pyenv or 'uv python install" \
+		"$(SUPPORTED_PYTHON)'), then run: $(if $(filter $(VPY),$(1)),rm -rf $(VENV); )make" \
+		"PYTHON=/path/to/python$(SUPPORTED_PYTHON) $(MAKECMDGOALS)" >&2; \
+	exit 1; \
+fi
+endef
+
 $(VPY):
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(call require_python,$(PYTHON))
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when a requirements or lock file changed: setup is idempotent and fast when current.
 $(STAMP): $(VPY) requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
+	$(call require_python,$(VPY))
+	@echo "Installing the pinned stack into $(VENV): a few minutes the first time"
 	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	@# --compile-bytecode: every Airflow task, dbt and `airflow dags test` process imports compiled modules (pip does
 	@# this by default; uv does not, and with PYTHONDONTWRITEBYTECODE set nothing would ever be cached).
-	$(VENV)/bin/uv pip install --python $(VPY) --quiet --compile-bytecode -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --python $(VPY) --compile-bytecode -r requirements-dev.txt -c constraints.txt
 	@touch $(STAMP)
 
 # The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST): rebuilt when the project changes.
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project -name target -prune -o -name logs -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' \) -print)
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	@echo "Building the dbt manifest ($(MANIFEST))"
 	$(VENV)/bin/dbt parse --project-dir dbt_project --profiles-dir dbt_project --target local --quiet
 
 setup: $(STAMP) $(MANIFEST)  ## create .venv with the pinned stack and the dbt manifest (idempotent)
@@ -54,6 +72,11 @@ down:  ## stop every process the local cloud started
 
 status: setup  ## health of each local service
 	$(VPY) -m dev.localcloud status
+
+# SERVICE=<name or group> for one (make logs SERVICE=airflow-scheduler); N=<lines> shown before following.
+logs:  ## follow the local cloud's logs: all, or one with SERVICE=airflow-scheduler (Ctrl-C stops)
+	@if [ -x $(VPY) ]; then $(VPY) -m dev.localcloud logs $(SERVICE) $(if $(N),--lines $(N)); \
+	else echo "no $(VENV) yet: make up starts the local cloud"; fi
 
 demo: up  ## run the pipeline end to end on the local cloud and print what it did
 	$(VPY) -m dev.demo

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 PAGE = 1000
 PART = 5000
@@ -94,11 +95,16 @@ def baseline(start: datetime, end: datetime) -> int:
 
 
 def peak_rss_kb() -> int:
-    """This program's peak RSS since exec (VmHWM). Not ru_maxrss, which keeps the forking parent's size."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
+    """This program's peak RSS since exec. psutil has no peak figure on Linux or macOS, so: Linux's VmHWM, not
+    ru_maxrss, which there keeps the forking parent's size; elsewhere (macOS, no /proc) ru_maxrss, in bytes."""
+    status = Path("/proc/self/status")
+    if not status.exists():
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    for line in status.read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 

@@ -1,7 +1,8 @@
-"""Command line of the local cloud: ``python -m dev.localcloud up|down|status|prepare|init|health``.
+"""Command line of the local cloud: ``python -m dev.localcloud up|down|status|logs|prepare|init|health``.
 
-``make up``/``make down``/``make status`` call this. ``up`` is idempotent, reports a busy port instead of
-ignoring it, and waits for every health check; ``down`` stops every process group it started.
+``make up``/``make down``/``make status``/``make logs`` call this. ``up`` is idempotent, reports a busy port
+instead of ignoring it, remembers the port overrides it was given (settings.py), and waits for every health
+check, showing the end of a service's log when one fails; ``down`` stops every process group it started.
 ``prepare``, ``init`` and ``health`` are the steps of ``up`` on their own, for launchers that start the
 services themselves (docker-compose.yaml): the same code, so both launchers stay one code path.
 """
@@ -13,6 +14,7 @@ import subprocess
 import time
 
 from dev.localcloud.env import write_env_file
+from dev.localcloud.logs import follow
 from dev.localcloud.services import (
     GROUPS,
     ServiceError,
@@ -25,7 +27,7 @@ from dev.localcloud.services import (
     stop,
     trust_local_ca,
 )
-from dev.localcloud.settings import REPO_ROOT, CloudSettings, load_settings
+from dev.localcloud.settings import REPO_ROOT, CloudSettings, load_settings, remember_ports
 
 
 def _log(message: str) -> None:
@@ -48,6 +50,10 @@ def _run_step(step: SetupStep, env: dict[str, str]) -> None:
 
 def up(settings: CloudSettings, selected: set[str]) -> None:
     """Start the selected groups (or single services, by name), in dependency order."""
+    remembered = remember_ports(settings.home)
+    if remembered:
+        given = " ".join(f"{name}={port}" for name, port in remembered.items())
+        _log(f"remembered {given} in {settings.ports_file}: later commands read it there, no need to repeat it")
     prepare_state(settings)
     env_file = write_env_file(settings)
     env = service_env(settings)
@@ -101,7 +107,7 @@ def status(settings: CloudSettings) -> int:
     for group in GROUPS:
         for service in catalogue(settings)[group]:
             pid = service.pidfile(settings).read_live_pid()
-            where = f"port {service.port}" if service.port else "no port"
+            where = "port " + ",".join(map(str, service.ports)) if service.ports else "no port"
             if pid is None:
                 state = "stopped"
                 unhealthy += 1
@@ -111,6 +117,25 @@ def status(settings: CloudSettings) -> int:
                 unhealthy += problem is not None
             print(f"{service.name:<24} {where:<11} pid {pid or '-':<8} {state}")
     return 1 if unhealthy else 0
+
+
+def logs(settings: CloudSettings, selected: list[str], lines: int, keep_following: bool) -> int:
+    """Print the end of each selected service's log (all by default), then follow them until interrupted."""
+    files = {
+        service.name: service.log_file(settings)
+        for group, members in catalogue(settings).items()
+        for service in members
+        if not selected or service.name in selected or group in selected
+    }
+    if not any(path.exists() for path in files.values()):
+        print(f"no logs under {settings.log_dir} yet: make up starts the services that write them")
+        return 1
+    try:
+        for line in follow(files, lines=lines, keep_following=lambda: keep_following):
+            print(line, flush=True)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub.add_parser("down", help="stop every service this local cloud started")
     sub.add_parser("status", help="health of each service; exit 1 if any is down")
+    logs_parser = sub.add_parser("logs", help="show the end of the services' logs and follow them")
+    logs_parser.add_argument("services", nargs="*", help="service or group names (default: every service)")
+    logs_parser.add_argument("-n", "--lines", type=int, default=20, help="lines of each log to show first")
+    logs_parser.add_argument("--no-follow", action="store_true", help="print the last lines and stop")
     sub.add_parser("prepare", help="create state directories, certificates and Airflow's secrets")
     sub.add_parser("init", help="run the setup steps (airflow db migrate, warehouse bootstrap)")
     settings = load_settings()
@@ -132,10 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     health_parser.add_argument("service", choices=names)
     args = parser.parse_args(argv)
 
+    known = set(GROUPS) | set(names)
+    if args.command == "logs":
+        unknown = sorted(set(args.services) - known)
+        if unknown:
+            parser.error(f"unknown service or group: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return logs(settings, args.services, args.lines, keep_following=not args.no_follow)
     trust_local_ca(settings)
     if args.command == "up":
         selected = {name.strip() for name in args.only.split(",") if name.strip()}
-        known = set(GROUPS) | {s.name for group in catalogue(settings).values() for s in group}
         unknown = sorted(selected - known)
         if unknown:
             parser.error(f"unknown service or group: {', '.join(unknown)} (known: {', '.join(sorted(known))})")

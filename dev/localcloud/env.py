@@ -140,10 +140,10 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         **_airflow_secret(settings, "AIRFLOW__API_AUTH__JWT_SECRET"),
         # Pick up new DAG files quickly while developing (production keeps Airflow's defaults).
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "15",
-        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-        # Log servers follow the API port (8080 -> 8793/8794, Airflow's defaults), so two clouds never collide.
-        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.airflow_port + 713),
-        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.airflow_port + 714),
+        # The log servers follow the API port (settings.py). The scheduler's own health-check server stays off:
+        # health comes from the API server (/api/v2/monitor/health), and it would be one more fixed port (8974).
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(settings.worker_log_server_port),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(settings.trigger_log_server_port),
         "PYTHONPATH": str(settings.repo_root),
         # The stand-ins' certificates are signed by a local CA; clients verify TLS against this bundle.
         "REQUESTS_CA_BUNDLE": str(settings.cert_dir / CA_BUNDLE),

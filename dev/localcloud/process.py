@@ -1,13 +1,15 @@
 """Start, find and stop background services by their own process group: never by name.
 
 Each service runs in a new session (its PID is its process-group id) and is recorded in a pidfile
-with the process start time, so a recycled PID is never mistaken for ours.
+with the process start time, so a recycled PID is never mistaken for ours. Every question about a process
+goes through psutil, never ``/proc``, so the same code runs on Linux and macOS.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -16,15 +18,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 
-def _start_ticks(pid: int) -> int | None:
-    """Kernel start time of ``pid`` (clock ticks since boot), or None if it is gone."""
+
+def _start_time(pid: int) -> float | None:
+    """When ``pid`` started (seconds since the epoch, as psutil reports it), or None if it is gone."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
+        return psutil.Process(pid).create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    # Field 22; split after the command name, which may itself contain spaces or parentheses.
-    return int(stat.rsplit(")", 1)[1].split()[19])
 
 
 def group_alive(pgid: int) -> bool:
@@ -43,7 +45,7 @@ class PidFile:
 
     def write(self, pid: int) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"pid": pid, "start_ticks": _start_ticks(pid)}))
+        self.path.write_text(json.dumps({"pid": pid, "start_time": _start_time(pid)}))
 
     def read_live_pid(self) -> int | None:
         """The recorded PID if that very process (or its group) still runs; clears stale files."""
@@ -52,7 +54,9 @@ class PidFile:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
         pid = int(data["pid"])
-        if _start_ticks(pid) == data.get("start_ticks") and _start_ticks(pid) is not None:
+        _reap(pid)  # a leader that exited while we started it is a zombie until collected, not a live service
+        started, recorded = _start_time(pid), data.get("start_time")
+        if started is not None and recorded is not None and math.isclose(started, recorded, abs_tol=0.05):
             return pid
         if group_alive(pid):  # leader gone, children of its group still running
             return pid
@@ -111,14 +115,8 @@ def stop_groups(pgids: list[int], timeout: float = 20.0) -> set[int]:
 
 
 def _ancestors() -> set[int]:
-    pids, pid = set(), os.getpid()
-    while pid > 1:
-        pids.add(pid)
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            break
-    return pids
+    me = psutil.Process()
+    return {me.pid} | {parent.pid for parent in me.parents()}
 
 
 def airflow_task_groups(airflow_home: Path, exclude: set[int] | None = None) -> list[int]:
@@ -129,19 +127,17 @@ def airflow_task_groups(airflow_home: Path, exclude: set[int] | None = None) -> 
     their environment (this cloud's private directory) and ``airflow`` in their command line; every service of
     the cloud shares that environment, so the groups it started itself are passed in ``exclude``.
     """
-    marker = f"AIRFLOW_HOME={airflow_home}".encode()
     mine = _ancestors()
     groups: set[int] = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) in mine:
+    for proc in psutil.process_iter():
+        if proc.pid in mine:
             continue
-        try:
-            if (
-                marker in (entry / "environ").read_bytes().split(b"\0")
-                and b"airflow" in (entry / "cmdline").read_bytes()
+        try:  # another user's process, or one that just exited: not ours either way
+            if proc.environ().get("AIRFLOW_HOME") == str(airflow_home) and any(
+                "airflow" in arg for arg in proc.cmdline()
             ):
-                groups.add(os.getpgid(int(entry.name)))
-        except (OSError, ProcessLookupError):
+                groups.add(os.getpgid(proc.pid))
+        except (psutil.Error, OSError):
             continue
     return sorted(groups - {os.getpgid(0)} - (exclude or set()))
 

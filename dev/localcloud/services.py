@@ -30,9 +30,19 @@ class Service:
     argv: list[str]
     health: Callable[[], str | None]  # None when healthy, else what is wrong
     start_timeout: float = 60.0
+    # Other ports it binds (Airflow's log servers), each with what it is: checked before start like ``port``.
+    other_ports: tuple[tuple[int, str], ...] = ()
 
     def pidfile(self, settings: CloudSettings) -> PidFile:
         return PidFile(settings.run_dir / f"{self.name}.pid")
+
+    def log_file(self, settings: CloudSettings) -> Path:
+        return settings.log_dir / f"{self.name}.log"
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port it listens on."""
+        return [*([self.port] if self.port is not None else []), *(port for port, _ in self.other_ports)]
 
 
 # --- health checks ----------------------------------------------------------------------------------
@@ -242,15 +252,22 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                 Service(
                     name=f"airflow-{component}",
                     port=None,
-                    port_env=None,
+                    port_env="LOCALCLOUD_AIRFLOW_PORT" if log_port else None,
                     # The scheduler preloads the tasks' heavy imports for its forked workers (see the module).
                     argv=[python, "-m", "dev.localcloud.scheduler"]
                     if component == "scheduler"
                     else [airflow, component],
                     health=_airflow_health(settings, component),
                     start_timeout=120,
+                    other_ports=((log_port, f"log server (Airflow port + {log_port - settings.airflow_port})"),)
+                    if log_port
+                    else (),
                 )
-                for component in ("scheduler", "dag-processor", "triggerer")
+                for component, log_port in (
+                    ("scheduler", settings.worker_log_server_port),  # the LocalExecutor's task logs
+                    ("dag-processor", None),
+                    ("triggerer", settings.trigger_log_server_port),
+                )
             ),
         ],
     }
@@ -301,35 +318,59 @@ def service_env(settings: CloudSettings) -> dict[str, str]:
     return env
 
 
-def wait_healthy(service: Service, pidfile: PidFile, timeout: float) -> None:
+def log_tail(path: Path, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of a log (reading only its end: a service's log can be large)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(0, os.SEEK_END)
+            log.seek(max(0, log.tell() - 200 * lines))
+            text = log.read().decode(errors="replace")
+    except FileNotFoundError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def _with_log(message: str, service: Service, settings: CloudSettings) -> str:
+    """``message`` and the end of the service's log, so a failed start says why without another command."""
+    path = service.log_file(settings)
+    tail = log_tail(path)
+    if not tail:
+        return f"{message}\n  (its log, {path}, is empty)"
+    return "\n".join([message, f"  last lines of {path}:", *(f"  | {line}" for line in tail)])
+
+
+def wait_healthy(service: Service, settings: CloudSettings, timeout: float) -> None:
+    pidfile = service.pidfile(settings)
     deadline = time.monotonic() + timeout
     problem: str | None = "not checked yet"
     while time.monotonic() < deadline:
         if pidfile.read_live_pid() is None:
-            raise ServiceError(f"{service.name} exited during start-up; see its log under .local/logs/")
+            raise ServiceError(_with_log(f"{service.name} exited during start-up", service, settings))
         problem = service.health()
         if problem is None:
             return
         time.sleep(1.0)
-    raise ServiceError(f"{service.name} not healthy after {timeout:.0f}s: {problem}")
+    raise ServiceError(_with_log(f"{service.name} not healthy after {timeout:.0f}s: {problem}", service, settings))
 
 
 def start(service: Service, settings: CloudSettings, env: dict[str, str], log: Callable[[str], None]) -> None:
     pidfile = service.pidfile(settings)
     if pidfile.read_live_pid() is not None:
-        wait_healthy(service, pidfile, service.start_timeout)
+        wait_healthy(service, settings, service.start_timeout)
         log(f"{service.name}: already running")
         return
-    if service.port is not None and port_in_use(service.port):
-        raise ServiceError(
-            f"port {service.port} for {service.name} is busy with a process this local cloud did not start: "
-            f"stop it, or choose another port with {service.port_env}=<port>"
-        )
+    wanted = [(service.port, ""), *((port, f"'s {what}") for port, what in service.other_ports)]
+    for port, what in wanted:
+        if port is not None and port_in_use(port):
+            raise ServiceError(
+                f"port {port} for {service.name}{what} is busy with a process this local cloud did not start: "
+                f"stop it, or choose another port with {service.port_env}=<port>"
+            )
     started = time.monotonic()
-    pid = spawn(service.argv, env=env, log_path=settings.log_dir / f"{service.name}.log", cwd=REPO_ROOT)
+    pid = spawn(service.argv, env=env, log_path=service.log_file(settings), cwd=REPO_ROOT)
     pidfile.write(pid)
     try:
-        wait_healthy(service, pidfile, service.start_timeout)
+        wait_healthy(service, settings, service.start_timeout)
     except ServiceError:
         stop_group(pid)
         pidfile.remove()

@@ -1,7 +1,9 @@
 """Where the local cloud keeps its state, which ports it listens on and how its services reach each other.
 
 Everything lives under ``LOCALCLOUD_HOME`` (default ``<repo>/.local``); every port can be overridden
-with an environment variable, so tests run an isolated cloud beside a developer's running one. The bind
+with an environment variable, so tests run an isolated cloud beside a developer's running one. ``up`` remembers
+the overrides it was given in ``<home>/ports.env``, and every later command reads them from there, so they
+need not be repeated; the environment wins over the file, and deleting the file restores the defaults. The bind
 address and the host name of each service default to the loopback of one machine (``make up``); docker
 compose sets them to ``0.0.0.0`` and its service names (``dev/localcloud/compose.py``), so both launchers
 run the same catalogue of commands.
@@ -24,15 +26,66 @@ HIGHTOUCH_TOKEN = "local-hightouch-token"  # noqa: S105
 SALESFORCE_USER = "integration@example.com"
 
 
-def _port(environ: Mapping[str, str], name: str, default: int) -> int:
+# Every port variable and its default. Airflow's log servers follow LOCALCLOUD_AIRFLOW_PORT (CloudSettings).
+PORT_DEFAULTS = {
+    "LOCALCLOUD_S3_PORT": 9000,
+    "LOCALCLOUD_SNOWFLAKE_PORT": 8443,
+    "LOCALCLOUD_AIRFLOW_PORT": 8080,
+    "LOCALCLOUD_CLOUD_APP_PORT": 8001,
+    "LOCALCLOUD_SALESFORCE_PORT": 8444,
+    "LOCALCLOUD_HIGHTOUCH_PORT": 8002,
+}
+PORTS_FILE = "ports.env"
+
+
+def _port(environ: Mapping[str, str], name: str, default: int, source: str = "") -> int:
     raw = environ.get(name, str(default))
     try:
         port = int(raw)
     except ValueError:
-        raise SystemExit(f"{name}={raw!r} is not a port number") from None
+        raise SystemExit(f"{name}={raw!r}{source} is not a port number") from None
     if not 1 <= port <= 65535:
-        raise SystemExit(f"{name}={port} is outside 1-65535")
+        raise SystemExit(f"{name}={port}{source} is outside 1-65535")
     return port
+
+
+def remembered_ports(home: Path) -> dict[str, str]:
+    """The port overrides ``up`` recorded under ``home`` (``NAME=port`` lines); empty when there are none."""
+    path = home / PORTS_FILE
+    if not path.is_file():
+        return {}
+    ports: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = (part.strip() for part in line.partition("="))
+        if not equals or name not in PORT_DEFAULTS:
+            raise SystemExit(
+                f"{path}: {line!r} is not one of {', '.join(PORT_DEFAULTS)}=<port>; fix the line or delete the file"
+            )
+        _port({name: value}, name, PORT_DEFAULTS[name], f" (in {path})")
+        ports[name] = value
+    return ports
+
+
+def remember_ports(home: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Record the port overrides set in ``environ`` beside those already remembered; returns the ones it added
+    or changed (empty when the file already said so)."""
+    env = os.environ if environ is None else environ
+    known = remembered_ports(home)
+    given = {name: str(_port(env, name, default)) for name, default in PORT_DEFAULTS.items() if name in env}
+    changed = {name: value for name, value in given.items() if known.get(name) != value}
+    if changed:
+        ports = {**known, **changed}
+        lines = [
+            "# Port overrides remembered by `python -m dev.localcloud up` (make up); every local-cloud command reads",
+            "# them. A variable set in the environment wins; delete this file to go back to the default ports.",
+            *(f"{name}={ports[name]}" for name in PORT_DEFAULTS if name in ports),
+        ]
+        home.mkdir(parents=True, exist_ok=True)
+        (home / PORTS_FILE).write_text("\n".join(lines) + "\n")
+    return changed
 
 
 @dataclass(frozen=True)
@@ -65,6 +118,21 @@ class CloudSettings:
     repo_root: Path = REPO_ROOT  # where the code is: the DAGs folder and PYTHONPATH
     # Another DAGs folder for Airflow (benchmarks compare DAG variants in one); None: the repository's `dags/`.
     dags_folder: Path | None = None
+
+    # Airflow's log servers (the scheduler's for the LocalExecutor's task logs, the triggerer's), which the API
+    # server reads task logs from. They follow the API port (8080 -> 8793 and 8794, Airflow's own defaults), so
+    # moving LOCALCLOUD_AIRFLOW_PORT moves them too and two clouds never collide.
+    @property
+    def worker_log_server_port(self) -> int:
+        return self.airflow_port + 713
+
+    @property
+    def trigger_log_server_port(self) -> int:
+        return self.airflow_port + 714
+
+    @property
+    def ports_file(self) -> Path:
+        return self.home / PORTS_FILE
 
     @property
     def airflow_dags_folder(self) -> Path:
@@ -125,22 +193,28 @@ class CloudSettings:
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> CloudSettings:
-    """Settings from ``environ`` (default: this process's environment); unset variables keep the defaults."""
+    """Settings from ``environ`` (default: this process's environment); a port not set there is the one ``up``
+    remembered under the home, else the default; other unset variables keep the defaults."""
     env = os.environ if environ is None else environ
     home = Path(env.get("LOCALCLOUD_HOME", REPO_ROOT / ".local"))
     default = {field.name: field.default for field in fields(CloudSettings)}
+    ports = {**remembered_ports(home), **{name: env[name] for name in PORT_DEFAULTS if name in env}}
+    if _port(ports, "LOCALCLOUD_AIRFLOW_PORT", PORT_DEFAULTS["LOCALCLOUD_AIRFLOW_PORT"]) + 714 > 65535:
+        raise SystemExit(
+            "LOCALCLOUD_AIRFLOW_PORT must be at most 64821: Airflow's log servers listen 713 and 714 above it"
+        )
 
     def host(service: str) -> str:
         return env.get(f"LOCALCLOUD_{service.upper()}_HOST", default[f"{service}_host"])
 
     return CloudSettings(
         home=home.resolve(),
-        s3_port=_port(env, "LOCALCLOUD_S3_PORT", 9000),
-        snowflake_port=_port(env, "LOCALCLOUD_SNOWFLAKE_PORT", 8443),
-        airflow_port=_port(env, "LOCALCLOUD_AIRFLOW_PORT", 8080),
-        cloud_app_port=_port(env, "LOCALCLOUD_CLOUD_APP_PORT", 8001),
-        salesforce_port=_port(env, "LOCALCLOUD_SALESFORCE_PORT", 8444),
-        hightouch_port=_port(env, "LOCALCLOUD_HIGHTOUCH_PORT", 8002),
+        s3_port=_port(ports, "LOCALCLOUD_S3_PORT", PORT_DEFAULTS["LOCALCLOUD_S3_PORT"]),
+        snowflake_port=_port(ports, "LOCALCLOUD_SNOWFLAKE_PORT", PORT_DEFAULTS["LOCALCLOUD_SNOWFLAKE_PORT"]),
+        airflow_port=_port(ports, "LOCALCLOUD_AIRFLOW_PORT", PORT_DEFAULTS["LOCALCLOUD_AIRFLOW_PORT"]),
+        cloud_app_port=_port(ports, "LOCALCLOUD_CLOUD_APP_PORT", PORT_DEFAULTS["LOCALCLOUD_CLOUD_APP_PORT"]),
+        salesforce_port=_port(ports, "LOCALCLOUD_SALESFORCE_PORT", PORT_DEFAULTS["LOCALCLOUD_SALESFORCE_PORT"]),
+        hightouch_port=_port(ports, "LOCALCLOUD_HIGHTOUCH_PORT", PORT_DEFAULTS["LOCALCLOUD_HIGHTOUCH_PORT"]),
         bucket=env.get("LANDING_BUCKET", "landing"),
         signups_per_hour=int(env.get("LOCALCLOUD_SIGNUPS_PER_HOUR", "120")),
         airflow_parallelism=env.get("AIRFLOW__CORE__PARALLELISM", default["airflow_parallelism"]),

@@ -7,6 +7,8 @@ import os
 import socket
 from pathlib import Path
 
+import psutil
+
 from include.settings import raw_table
 from tests.integration.conftest import CLOUD_HOME, TEST_STATE, cloud_env, load_connections_into_environ, localcloud
 from tests.integration.dag_runner import SESSION_RUNNERS
@@ -21,20 +23,20 @@ def _recorded_pids(home: Path) -> dict[str, int]:
 def _processes_of(home: Path) -> list[int]:
     """Every live process started for this cloud home, found by its environment: catches escaped children. The
     test session's DAG runner (tests/integration/dag_runner.py) shares that environment but is not the cloud's."""
-    marker = f"LOCALCLOUD_HOME={home}".encode()
     runners = {runner.pid for runner in SESSION_RUNNERS if runner.pid}
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    for proc in psutil.process_iter():
+        if proc.pid == os.getpid():
             continue
         try:
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            if (
+                proc.environ().get("LOCALCLOUD_HOME") == str(home)
+                and proc.status() != psutil.STATUS_ZOMBIE
+                and os.getpgid(proc.pid) not in runners
+            ):
+                found.append(proc.pid)
+        except (psutil.Error, OSError):
             continue
-        state, process_group = stat[0], int(stat[2])
-        if marker in environ and state != "Z" and process_group not in runners:
-            found.append(int(entry.name))
     return found
 
 
