@@ -7,6 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import CHECKOUT, NOT_IN_IMAGE
+
+if not CHECKOUT:
+    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
+
 from dev.localcloud.process import airflow_task_groups, group_alive, stop_groups
 
 # A stand-in for `airflow worker -- <task>`: "airflow" in its command line, a session of its own.
