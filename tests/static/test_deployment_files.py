@@ -188,6 +188,7 @@ def excluded_by_dockerignore(path: str) -> bool:
     [
         "dev/demo.py",
         "dev/localcloud/services.py",
+        "dev/dags/smoke_local_cloud.py",
         ".local/x",
         ".local/snowflake/RAW.db",
         ".venv/bin/python",
