@@ -28,8 +28,7 @@ if "AIRFLOW_HOME" not in os.environ:
 
 
 def dag_files() -> list[str]:
-    """Every Python file under dags/, relative to the project (Airflow skips `_`-prefixed ones only by .airflowignore,
-    so all are checked)."""
+    """Every Python file under dags/, relative to the project."""
     return sorted(str(p.relative_to(PROJECT)) for p in DAGS_FOLDER.rglob("*.py") if "__pycache__" not in p.parts)
 
 
