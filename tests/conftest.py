@@ -8,6 +8,13 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# False inside the deployment image, where `astro dev pytest` runs tests/ with dags/, include/, plugins/ and
+# .astro/ but without dev/ (the local cloud), docs/, the tooling packages of requirements-dev.txt or the
+# repository's CI and compose files. A module that needs any of them skips itself when this is False (before
+# importing them: tests/static/test_test_layout.py checks it), and the two folders that need them throughout are
+# not collected there (collect_ignore_glob below).
+CHECKOUT = (REPO_ROOT / "dev").is_dir()
+NOT_IN_IMAGE = "needs the repository checkout (dev/, docs/, tooling), which the deployment image leaves out"
 # Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE, and
 # LOCALCLOUD_TEST_PORT_OFFSET (added to every test port) or the LOCALCLOUD_TEST_*_PORT variables of
 # tests/integration/conftest.py.
@@ -31,6 +38,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "True"
 Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
+# integration/ drives the local cloud; static/ reads the compose file, workflows, Makefile and docs.
+collect_ignore_glob = [] if CHECKOUT else ["integration/*", "static/*"]
+
 _REPORT: list[str] = []
 
 
@@ -47,6 +57,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     lines = list(_REPORT)
+    if not CHECKOUT:
+        lines.append("no dev/ here (the deployment image): tests/integration and tests/static were not collected")
     for handed in sorted(BASE_TEST_STATE.glob("measured-gw*.txt")):
         lines += handed.read_text().splitlines()
         handed.unlink()

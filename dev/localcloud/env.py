@@ -99,6 +99,8 @@ def _jwt_secret() -> str:
     return secrets.token_urlsafe(64)
 
 
+LOCAL_DAG_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
+
 # Airflow option -> (file under <home>/secrets, how a new value is made). Every component must share them.
 AIRFLOW_SECRETS = {
     "AIRFLOW__CORE__FERNET_KEY": ("fernet_key", _fernet_key),
@@ -126,6 +128,18 @@ def environment(settings: CloudSettings) -> dict[str, str]:
     env = {
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.airflow_dags_folder),
+        # Two DAG bundles: the pipeline's DAGs folder (Airflow's default bundle) and dev/dags, the local cloud's
+        # own platform checks, which never ship in the deployment image.
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(
+            [
+                {"name": "dags-folder", "classpath": LOCAL_DAG_BUNDLE, "kwargs": {}},
+                {
+                    "name": "local-cloud",
+                    "classpath": LOCAL_DAG_BUNDLE,
+                    "kwargs": {"path": str(settings.dev_dags_folder)},
+                },
+            ]
+        ),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.repo_root / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",

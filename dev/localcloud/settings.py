@@ -139,6 +139,11 @@ class CloudSettings:
         return self.dags_folder or self.repo_root / "dags"
 
     @property
+    def dev_dags_folder(self) -> Path:
+        """The local cloud's own DAGs (platform checks): a second DAG bundle, never in the deployment image."""
+        return self.repo_root / "dev" / "dags"
+
+    @property
     def s3_dir(self) -> Path:
         return self.home / "s3"
 

@@ -14,7 +14,7 @@ from include.settings import warehouse_names
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or not argv[0].strip():
-        print("usage: make sql Q='SELECT COUNT(*) FROM RAW.SMOKE.EVENTS'", file=sys.stderr)
+        print("usage: make sql Q='SELECT COUNT(*) FROM RAW.CLOUD_APP.WORKSPACES'", file=sys.stderr)
         return 2
     settings = load_settings()
     trust_local_ca(settings)

@@ -68,11 +68,11 @@ def profile_config() -> ProfileConfig:
     )
 
 
-# The dbt selection activate_salesforce renders and builds: everything in the project but the smoke model, and
-# without dbt unit tests, which dbt recommends running in development and CI only (their inputs are fixed:
+# The dbt selection activate_salesforce renders and builds: everything in the project but dbt unit tests, which dbt
+# recommends running in development and CI only (their inputs are fixed:
 # https://docs.getdbt.com/docs/build/unit-tests#when-to-run-unit-tests); `make test` runs them with the project.
 ACTIVATION_SELECT = ["path:seeds", "path:models"]
-ACTIVATION_EXCLUDE = ["path:models/staging/smoke", "resource_type:exposure", "resource_type:unit_test"]
+ACTIVATION_EXCLUDE = ["resource_type:exposure", "resource_type:unit_test"]
 # dbt's own parallelism inside the one `dbt build` (the node tasks wait in the triggerer, not on workers).
 BUILD_THREADS = 4
 

@@ -80,7 +80,7 @@ def data_platform() -> Iterator[Path]:
 
 
 # The test cloud keeps its raw data in a database that is not the default RAW: every ingestion and activation
-# test then proves that the bootstrap, the loaders, the smoke DAG and dbt's sources all follow
+# test then proves that the bootstrap, the loaders and dbt's sources all follow
 # SNOWFLAKE_RAW_DATABASE (include/settings.py). Tests name raw tables through include.settings.raw_table.
 TEST_RAW_DATABASE = "RAW_TEST"
 os.environ["SNOWFLAKE_RAW_DATABASE"] = TEST_RAW_DATABASE

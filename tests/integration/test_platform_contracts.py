@@ -68,7 +68,7 @@ def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) ->
     ]
     tables = snowflake_hook.get_records(
         f"SELECT TABLE_SCHEMA, TABLE_NAME FROM {raw_table('INFORMATION_SCHEMA.TABLES')} "
-        "WHERE TABLE_SCHEMA IN ('CLOUD_APP', 'SALESFORCE', 'SMOKE') "
+        "WHERE TABLE_SCHEMA IN ('CLOUD_APP', 'SALESFORCE') "
         "ORDER BY 1, 2"
     )
     assert tables == [
@@ -82,7 +82,6 @@ def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) ->
         ("SALESFORCE", "OPPORTUNITIES"),
         ("SALESFORCE", "TASKS"),
         ("SALESFORCE", "USERS"),
-        ("SMOKE", "EVENTS"),
     ]
 
 

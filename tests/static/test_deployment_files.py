@@ -188,6 +188,7 @@ def excluded_by_dockerignore(path: str) -> bool:
     [
         "dev/demo.py",
         "dev/localcloud/services.py",
+        "dev/dags/smoke_local_cloud.py",
         ".local/x",
         ".local/snowflake/RAW.db",
         ".venv/bin/python",
@@ -290,9 +291,31 @@ def test_ci_runs_make_test_on_pushes_and_pull_requests_with_python_311_caches_an
     assert any("uv" in str(step["with"]["path"]) for step in uv_cache), "make setup installs with uv: cache it"
 
 
+def test_ci_builds_the_image_and_runs_the_parse_check_and_the_dag_and_unit_tests_inside_it() -> None:
+    """The image job is the only proof that the Dockerfile builds and that the DAGs import on the image's own
+    packages: removing it, or a step of it, fails here."""
+    jobs = load_workflow("ci.yml")["jobs"]
+    image_jobs = [
+        job for job in jobs.values()
+        if any(step.get("uses", "").startswith("astronomer/setup-astro-cli@") for step in job.get("steps", []))
+    ]  # fmt: skip
+    assert len(image_jobs) == 1, "ci.yml needs one job that installs the Astro CLI and tests the image"
+    (job,) = image_jobs
+    runs = [" ".join(step.get("run", "").split()) for step in job["steps"]]
+    assert "astro dev parse" in runs, "the parse check astro deploy runs (.astro/test_dag_integrity_default.py)"
+    pytest_runs = [run for run in runs if run.startswith("astro dev pytest")]
+    assert len(pytest_runs) == 1, runs
+    assert "tests/dags" in pytest_runs[0], runs
+    assert "tests/unit" in pytest_runs[0], runs
+    assert any(step.get("uses", "").startswith("actions/checkout@") for step in job["steps"])
+    assert job["timeout-minutes"] <= 60
+
+
 def test_deploy_runs_only_after_tests_pass_and_only_for_main() -> None:
-    deploy_call = load_workflow("ci.yml")["jobs"]["deploy"]
-    assert deploy_call["needs"] == "test" or deploy_call["needs"] == ["test"]
+    jobs = load_workflow("ci.yml")["jobs"]
+    deploy_call = jobs["deploy"]
+    needs = {deploy_call["needs"]} if isinstance(deploy_call["needs"], str) else set(deploy_call["needs"])
+    assert needs == set(jobs) - {"deploy"}, "deploy waits for every other job (make test and the image)"
     assert deploy_call["uses"] == "./.github/workflows/deploy.yml"
     assert "github.event_name == 'push'" in deploy_call["if"]
     assert "github.ref == 'refs/heads/main'" in deploy_call["if"]
@@ -307,6 +330,8 @@ def test_deploy_uses_a_pinned_astronomer_deploy_action_with_dag_only_inference()
     # `infer`: DAG-only deploy when only dags/ changed, image deploy otherwise (the action's documented default,
     # spelled out so a change of default upstream cannot silently change how this project deploys).
     assert deploy["with"]["deploy-type"] == "infer"
+    # `astro deploy --parse`: the DAG-only deploys too run .astro/test_dag_integrity_default.py in the image first.
+    assert deploy["with"]["parse"] is True
     assert deploy["with"]["root-folder"] in {".", "./"}
     assert deploy["with"]["deployment-id"] == "${{ vars.ASTRO_DEPLOYMENT_ID }}"
     assert deploy["env"]["ASTRO_API_TOKEN"] == "${{ secrets.ASTRO_API_TOKEN }}"

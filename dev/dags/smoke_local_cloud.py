@@ -1,12 +1,14 @@
 """
-### Smoke test of the data platform
+### Smoke test of the local cloud
 
-Proves the landing path end to end with a handful of synthetic events:
+Proves the local cloud's landing path end to end with a handful of synthetic events:
 **write** gzip NDJSON to the landing bucket (S3Hook) → **COPY INTO** `<raw database>.SMOKE.EVENTS` from the stage
 (SnowflakeHook) → **count** what the warehouse holds.
 
-Each run writes under its own prefix, so a re-run of the same run re-copies nothing (Snowflake's load
-history skips files it loaded before). Triggered by hand or by `make demo`; no schedule.
+A platform check of the local cloud only: it lives in `dev/dags/` (the local cloud's Airflow reads it as a
+second DAG bundle), so it is never in the deployment image, and it creates its own `SMOKE` schema and table,
+which the pipeline's bootstrap does not. Each run writes under its own prefix, so a re-run of the same run
+re-copies nothing (Snowflake's load history skips files it loaded before). Triggered by hand; no schedule.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ EVENTS_PER_RUN = 5
     doc_md=__doc__,
 )
 def smoke_local_cloud() -> None:
+    @task
+    def create_smoke_table() -> str:
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        from include.settings import raw_table
+
+        table = raw_table(SMOKE_TABLE)
+        schema = table.rsplit(".", 1)[0]
+        hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+        hook.run([f"CREATE SCHEMA IF NOT EXISTS {schema}", f"CREATE TABLE IF NOT EXISTS {table} (RECORD VARIANT)"])
+        return table
+
     @task
     def write_events_to_s3() -> dict[str, str | int]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -74,7 +88,9 @@ def smoke_local_cloud() -> None:
         print(f"smoke: loaded {loaded['rows_loaded']} rows this run; {table} holds {total}")
         return {**loaded, "table_rows": total}
 
-    count_warehouse_rows(copy_into_warehouse(write_events_to_s3()))
+    loaded = copy_into_warehouse(write_events_to_s3())
+    create_smoke_table() >> loaded
+    count_warehouse_rows(loaded)
 
 
 smoke_local_cloud()
