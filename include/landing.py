@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
+# Records per landed object: a writer buffers one part at a time, so this bounds a task's memory.
+PART_SIZE = 5_000
+
 
 def encode_ndjson_gz(records: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
     """Records as gzip NDJSON bytes, and how many there were. ``mtime=0`` keeps the bytes deterministic."""
@@ -47,7 +50,9 @@ def interval_prefix(root: str, start: datetime, end: datetime) -> str:
 class PartWriter:
     """Accumulates records and writes ``part-NNNN.json.gz`` objects of ``part_size`` records."""
 
-    def __init__(self, hook: S3Hook, bucket: str, prefix: str, part_size: int) -> None:
+    def __init__(self, hook: S3Hook, bucket: str, prefix: str, part_size: int = PART_SIZE) -> None:
+        if part_size < 1:
+            raise ValueError(f"part_size must be 1 or more: {part_size}")
         self._hook, self._bucket, self._prefix, self._size = hook, bucket, prefix, part_size
         self._buffer: list[dict[str, Any]] = []
         self.parts = 0
