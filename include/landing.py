@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,11 @@ def write_ndjson_gz(hook: S3Hook, bucket: str, key: str, records: Iterable[dict[
 def interval_key(start: datetime, end: datetime) -> str:
     """``20261103T001500Z_20261103T003000Z``: sortable, and safe in S3 keys and stage paths."""
     return f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}_{end.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def safe_key(value: str) -> str:
+    """A run id or timestamp as an S3-key- and stage-path-safe token (no ':', '+', spaces or '=')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", value).strip("_")
 
 
 def interval_prefix(root: str, start: datetime, end: datetime) -> str:

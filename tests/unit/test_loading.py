@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from include.landing import encode_ndjson_gz
+from include.landing import encode_ndjson_gz, safe_key
 from include.warehouse.loading import copy_into_sql, parse_copy_result, replace_interval
 
 COPY_COLUMNS = [
@@ -66,6 +66,12 @@ def test_ndjson_gz_is_deterministic_and_round_trips() -> None:
     assert body == encode_ndjson_gz(records)[0]  # same bytes: re-runs write identical objects
     lines = gzip.decompress(body).decode().splitlines()
     assert [json.loads(line) for line in lines] == records
+
+
+def test_safe_key_makes_a_run_id_a_stage_path_token() -> None:
+    token = safe_key("scheduled__2026-11-05T14:00:00+00:00")
+    assert token == "scheduled__2026-11-05T14_00_00_00_00"
+    assert copy_into_sql("RAW.T", f"smoke/{token}/")  # the stage prefix check accepts it
 
 
 class RecordingHook:
