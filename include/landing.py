@@ -49,7 +49,7 @@ def safe_key(value: str) -> str:
 
 
 def interval_prefix(root: str, start: datetime, end: datetime) -> str:
-    """``<root>/YYYY/MM/DD/HH/<interval>/`` (no key=value folders: see shared NOTES on COPY)."""
+    """``<root>/YYYY/MM/DD/HH/<interval>/`` (no key=value folders: include/warehouse/loading.py says why)."""
     return f"{root}/{start.astimezone(UTC):%Y/%m/%d/%H}/{interval_key(start, end)}/"
 
 

@@ -63,9 +63,9 @@ def profile_config() -> ProfileConfig:
         target_name=os.environ.get("DBT_TARGET", "prod"),
         profile_mapping=SnowflakeConnectionProfileMapping(
             conn_id=SNOWFLAKE,
-            # One dbt node per Airflow task, so dbt's own thread pool only ran the start-up relation listing
-            # concurrently, in a freshly forked process; twice that hung forever on the local cloud (threads idle in
-            # the Snowflake connector), so one thread.
+            # One thread for the node tasks: each runs a single node, so more would only list relations
+            # concurrently at start-up, in a freshly forked task process, where the Snowflake connector's threads
+            # can wait on each other forever. The one `dbt build` runs with BUILD_THREADS.
             profile_args={"database": warehouse_names().analytics_database, "schema": DEFAULT_SCHEMA, "threads": 1},
         ),
     )

@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
-# No "=": hive-style key=value folders break local COPY (see shared NOTES) and gain nothing here.
+# No "=": the local stand-in's COPY reads a key=value folder as an extra partition column, and such folders gain
+# nothing here.
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]*/$")
 
 
