@@ -139,8 +139,7 @@ def create_app(
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for router in (oauth.router, rows.router, composite.router, composite_request.router, query.router, soap.router):
+    endpoint_modules = (oauth, rows, composite, composite_request, query, soap, org)
+    for router in (*(module.router for module in endpoint_modules), faults_router):
         app.include_router(router)
-    app.include_router(faults_router)
-    app.include_router(org.router)
     return app
