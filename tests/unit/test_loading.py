@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from include.landing import encode_ndjson_gz, safe_key
+from include.landing import PartWriter, encode_ndjson_gz, safe_key
 from include.warehouse.loading import copy_into_sql, parse_copy_result, replace_interval
 
 COPY_COLUMNS = [
@@ -72,6 +72,25 @@ def test_safe_key_makes_a_run_id_a_stage_path_token() -> None:
     token = safe_key("scheduled__2026-11-05T14:00:00+00:00")
     assert token == "scheduled__2026-11-05T14_00_00_00_00"
     assert copy_into_sql("RAW.T", f"smoke/{token}/")  # the stage prefix check accepts it
+
+
+class RecordingS3:
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def load_bytes(self, body: bytes, key: str, bucket_name: str, replace: bool) -> None:
+        self.keys.append(key)
+
+
+def test_parts_hold_part_size_records_and_a_bad_size_is_refused() -> None:
+    s3 = RecordingS3()
+    writer = PartWriter(s3, "b", "p/", part_size=2)  # type: ignore[arg-type]
+    for n in range(5):
+        writer.add({"n": n})
+    writer.flush()
+    assert (writer.parts, s3.keys) == (3, ["p/part-0000.json.gz", "p/part-0001.json.gz", "p/part-0002.json.gz"])
+    with pytest.raises(ValueError, match="part_size"):
+        PartWriter(s3, "b", "p/", part_size=0)  # type: ignore[arg-type]
 
 
 class RecordingHook:
