@@ -1,6 +1,6 @@
 """The deployment files agree with the code and with the tools that read them, checked without Docker or Astro.
 
-What needs Docker or cloud accounts to run (a Docker build, `astro deploy`, GitHub Actions, Snowflake) is checked here
+What cannot run on this machine (a Docker build, `astro deploy`, GitHub Actions, Snowflake) is checked here
 statically: the image's base matches the pinned Airflow, .dockerignore keeps the local cloud out, the workflows
 are valid against GitHub's schema and do what docs/deploy-to-astro.md says, the production SQL creates what the
 pipeline uses, and airflow_settings.yaml is what `astro dev start` expects and holds no secret.
