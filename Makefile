@@ -120,7 +120,7 @@ sql: setup  ## run one statement on the local warehouse: make sql Q='SELECT 1'
 	$(VPY) -m dev.localcloud.sql "$(Q)"
 
 soql: setup  ## run one SOQL query on the local Salesforce: make soql Q='SELECT Name FROM Account'
-	$(VPY) -m dev.localcloud.soql "$(Q)"
+	$(VPY) -m dev.localcloud.salesforce_query "$(Q)"
 
 clean: down  ## remove all local state (warehouse, S3 files, Airflow home)
 	rm -rf .local

@@ -28,6 +28,15 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, task
 
 from include.dag_defaults import default_args
+from include.preflight.run import SERVICES, run_in_task
+
+# What each service's task checks: its documentation in the Airflow UI.
+CHECKED = {
+    "s3": "Put, list and delete a probe object in the landing bucket.",
+    "snowflake": "Role, warehouse, databases, schemas, stage, integration and Hightouch's grants.",
+    "salesforce": "Fields, external ids, picklist values, converted status and the Convert Leads permission.",
+    "hightouch": "The connection and every sync of syncs.yaml.",
+}
 
 
 @dag(
@@ -42,38 +51,8 @@ from include.dag_defaults import default_args
     doc_md=__doc__,
 )
 def preflight() -> None:
-    @task
-    def check_s3() -> list[str]:
-        """Put, list and delete a probe object in the landing bucket."""
-        from include.preflight.run import run_in_task
-
-        return run_in_task("s3")
-
-    @task
-    def check_snowflake() -> list[str]:
-        """Role, warehouse, databases, schemas, stage, integration and Hightouch's grants."""
-        from include.preflight.run import run_in_task
-
-        return run_in_task("snowflake")
-
-    @task
-    def check_salesforce() -> list[str]:
-        """Fields, external ids, picklist values, converted status and the Convert Leads permission."""
-        from include.preflight.run import run_in_task
-
-        return run_in_task("salesforce")
-
-    @task
-    def check_hightouch() -> list[str]:
-        """The connection and every sync of syncs.yaml."""
-        from include.preflight.run import run_in_task
-
-        return run_in_task("hightouch")
-
-    check_s3()
-    check_snowflake()
-    check_salesforce()
-    check_hightouch()
+    for service in SERVICES:  # independent tasks: one service's failure does not hide another's
+        task(run_in_task, task_id=f"check_{service}", doc_md=CHECKED[service])(service)
 
 
 preflight()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -20,8 +19,3 @@ def default_args(**overrides: Any) -> dict[str, Any]:
     }
     args.update(overrides)
     return args
-
-
-def safe_key(value: str) -> str:
-    """A run id or timestamp as an S3-key- and stage-path-safe token (no ':', '+', spaces or '=')."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", value).strip("_")

@@ -5,12 +5,16 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+# Records per landed object: a writer buffers one part at a time, so this bounds a task's memory.
+PART_SIZE = 5_000
 
 
 def encode_ndjson_gz(records: Iterable[dict[str, Any]]) -> tuple[bytes, int]:
@@ -39,15 +43,22 @@ def interval_key(start: datetime, end: datetime) -> str:
     return f"{start.astimezone(UTC):%Y%m%dT%H%M%SZ}_{end.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
+def safe_key(value: str) -> str:
+    """A run id or timestamp as an S3-key- and stage-path-safe token (no ':', '+', spaces or '=')."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", value).strip("_")
+
+
 def interval_prefix(root: str, start: datetime, end: datetime) -> str:
-    """``<root>/YYYY/MM/DD/HH/<interval>/`` (no key=value folders: see shared NOTES on COPY)."""
+    """``<root>/YYYY/MM/DD/HH/<interval>/`` (no key=value folders: include/warehouse/loading.py says why)."""
     return f"{root}/{start.astimezone(UTC):%Y/%m/%d/%H}/{interval_key(start, end)}/"
 
 
 class PartWriter:
     """Accumulates records and writes ``part-NNNN.json.gz`` objects of ``part_size`` records."""
 
-    def __init__(self, hook: S3Hook, bucket: str, prefix: str, part_size: int) -> None:
+    def __init__(self, hook: S3Hook, bucket: str, prefix: str, part_size: int = PART_SIZE) -> None:
+        if part_size < 1:
+            raise ValueError(f"part_size must be 1 or more: {part_size}")
         self._hook, self._bucket, self._prefix, self._size = hook, bucket, prefix, part_size
         self._buffer: list[dict[str, Any]] = []
         self.parts = 0

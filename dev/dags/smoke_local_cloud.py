@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import dag, get_current_context, task
 
 from include.connections import LANDING_S3, SNOWFLAKE
-from include.dag_defaults import default_args, safe_key
+from include.dag_defaults import default_args
+from include.landing import safe_key
 
 SMOKE_TABLE = "SMOKE.EVENTS"  # in the raw database of include/settings.py (SNOWFLAKE_RAW_DATABASE)
 EVENTS_PER_RUN = 5

@@ -1,4 +1,4 @@
-"""The local cloud: stand-ins for S3, Snowflake and (later) the SaaS APIs, for development and tests only.
+"""The local cloud: stand-ins for S3, Snowflake and the SaaS APIs, for development and tests only.
 
 Nothing under ``dev/`` ships in the deployment image (see ``.dockerignore``).
 """

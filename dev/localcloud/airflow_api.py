@@ -35,7 +35,7 @@ def _transient(error: BaseException) -> bool:
     """A slow or restarting api-server (a busy laptop), not an answer: worth asking again."""
     if isinstance(error, requests.ConnectionError | requests.Timeout):
         return True
-    # 500 "Database error": the local deployment's SQLite metadata database was locked by the scheduler.
+    # 500 "Database error": the scheduler is holding the local SQLite metadata database's lock; ask again.
     return isinstance(error, AirflowApiError) and error.status_code in {500, 502, 503, 504}
 
 

@@ -100,7 +100,7 @@ class CloudSettings:
     bucket: str
     signups_per_hour: int  # how busy the emulated cloud app is
     # Each Cosmos task is a Python process running dbt: more of them at once than about twice the cores
-    # only thrash (measured: 11 parallel staging models took ~100 s each on 2 cores, one at a time ~5 s).
+    # only thrash (on 2 cores, 11 staging models at once take ~100 s each; one at a time, ~5 s).
     airflow_parallelism: str = str(2 * (os.cpu_count() or 2))
     bind_host: str = "127.0.0.1"  # where every service listens
     # How clients (Airflow, the emulators, health checks) reach each service. The HTTPS stand-ins are reached

@@ -10,19 +10,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dev.salesforce import composite, composite_request, faults, oauth, org, query, rows, schema, soap
+from dev.salesforce import composite, composite_request, oauth, org, query, rows, schema, soap
 from dev.salesforce.errors import ApiError, not_found
+from dev.salesforce.faults import WriteFault, WriteFaults
 from dev.salesforce.seed import Seed, default_seed, integration_seed, load_seed, upgrade
 from dev.salesforce.store import Store
+from dev.salesforce.web import session_user
 
 log = logging.getLogger("localcloud.salesforce")
 
@@ -37,6 +39,32 @@ class _StripTrailingSlash:
         if scope["type"] == "http" and len(scope["path"]) > 1 and scope["path"].endswith("/"):
             scope = {**scope, "path": scope["path"].rstrip("/"), "raw_path": scope["raw_path"].rstrip(b"/")}
         await self.app(scope, receive, send)
+
+
+def _faults_of(request: Request) -> WriteFaults:
+    faults: WriteFaults = request.app.state.faults
+    return faults
+
+
+# The fault switches (faults.py), an emulator extra: any API session token may set them, like the data API.
+faults_router = APIRouter(prefix="/_admin/faults", dependencies=[Depends(session_user)])
+FaultsDep = Annotated[WriteFaults, Depends(_faults_of)]
+
+
+@faults_router.get("")
+def list_faults(faults: FaultsDep) -> list[WriteFault]:
+    return faults.list()
+
+
+@faults_router.post("", status_code=201)
+def add_fault(faults: FaultsDep, fault: WriteFault) -> list[WriteFault]:
+    return faults.add(fault)
+
+
+@faults_router.delete("", status_code=204)
+def clear_faults(faults: FaultsDep) -> Response:
+    faults.clear()
+    return Response(status_code=204)
 
 
 def _error_response(error: ApiError) -> JSONResponse:
@@ -106,11 +134,12 @@ def create_app(
     app = FastAPI(title="Salesforce emulator", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.store = store
     app.state.rejected_secret = rejected_secret
-    app.state.faults = faults.WriteFaults()
+    app.state.faults = WriteFaults()
     app.add_middleware(_StripTrailingSlash)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    for module in (oauth, rows, composite, composite_request, query, soap, faults, org):
-        app.include_router(module.router)
+    endpoint_modules = (oauth, rows, composite, composite_request, query, soap, org)
+    for router in (*(module.router for module in endpoint_modules), faults_router):
+        app.include_router(router)
     return app

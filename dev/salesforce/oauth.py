@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from dev.salesforce import ids
 from dev.salesforce.schema import API_VERSION
 from dev.salesforce.seed import INTEGRATION_USERNAME
-from dev.salesforce.web import DATA, admin_session, form_body, store_of
+from dev.salesforce.web import DATA, form_body, session_user, store_of
 
 ORG_ID = ids.make_id("00D", 1)
 
@@ -114,7 +114,7 @@ def _identity(request: Request, user_id: str) -> dict[str, Any]:
 
 
 @router.get("/services/oauth2/userinfo")
-def userinfo(request: Request, user_id: Annotated[str, Depends(admin_session)]) -> dict[str, Any]:
+def userinfo(request: Request, user_id: Annotated[str, Depends(session_user)]) -> dict[str, Any]:
     """The OpenID Connect UserInfo endpoint: who the access token's user is."""
     identity = _identity(request, user_id)
     return {
@@ -135,7 +135,7 @@ def userinfo(request: Request, user_id: Annotated[str, Depends(admin_session)]) 
 
 
 @router.get("/id/{org_id}/{user_id}")
-def identity_url(request: Request, org_id: str, user_id: str, caller: Annotated[str, Depends(admin_session)]) -> Any:
+def identity_url(request: Request, org_id: str, user_id: str, caller: Annotated[str, Depends(session_user)]) -> Any:
     """The identity URL the token response's ``id`` names (any session may read any user's)."""
     if org_id != ORG_ID or (record := store_of(request).get(user_id)) is None or record.sobject != "User":
         return JSONResponse({"error": "Bad_Id", "error_description": "Bad Identity URL"}, status_code=404)

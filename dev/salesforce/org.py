@@ -28,7 +28,7 @@ from dev.salesforce.schema import Field as SchemaField
 from dev.salesforce.schema import PicklistValue, SObjectType
 from dev.salesforce.seed import INTEGRATION_PERMISSION_SET
 from dev.salesforce.store import Record, Store
-from dev.salesforce.web import JsonBody, admin_session, store_of
+from dev.salesforce.web import JsonBody, session_user, store_of
 
 SETTING = "org_config"
 LEAD_STATUS_PREFIX = "01J"
@@ -241,7 +241,7 @@ def _integration_permission(writer: Writer, can_convert: bool) -> None:
 
 # --- run-time endpoint ------------------------------------------------------------------------------------
 
-router = APIRouter(prefix="/_admin/org", dependencies=[Depends(admin_session)])
+router = APIRouter(prefix="/_admin/org", dependencies=[Depends(session_user)])
 StoreDep = Annotated[Store, Depends(store_of)]
 
 

@@ -51,25 +51,22 @@ class Session:
         return Writer(self.store, tx, self.user_id, faults=self.faults)
 
 
-def session_of(request: Request, version: str) -> Session:
-    """The caller's session: a Bearer token from /services/oauth2/token, on the one API version served."""
-    store = store_of(request)
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    user_id = store.token_user(token.strip()) if scheme.lower() in {"bearer", "oauth"} else None
-    if user_id is None:
-        raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-    if version != f"v{API_VERSION}":
-        raise not_found()
-    return Session(store, user_id, getattr(request.app.state, "faults", None))
-
-
-def admin_session(request: Request) -> str:
-    """The emulator's extra endpoints (/_admin/...) take any API session token, like the data API."""
+def session_user(request: Request) -> str:
+    """The user of the caller's API session: a Bearer token from /services/oauth2/token. The one token check:
+    the data API, the identity endpoints and the emulator's extras (/_admin/...) all take it."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     user_id = store_of(request).token_user(token.strip()) if scheme.lower() in {"bearer", "oauth"} else None
     if user_id is None:
         raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
     return user_id
+
+
+def session_of(request: Request, version: str) -> Session:
+    """The caller's session, on the one API version served."""
+    user_id = session_user(request)
+    if version != f"v{API_VERSION}":
+        raise not_found()
+    return Session(store_of(request), user_id, getattr(request.app.state, "faults", None))
 
 
 SessionDep = Annotated[Session, Depends(session_of)]

@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from include.cloud_app.schema import QuarantineReason, classify
-from include.landing import PartWriter, clear_prefix, interval_prefix
+from include.landing import PART_SIZE, PartWriter, clear_prefix, interval_prefix
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
 RAW_PREFIX = "cloud_app/workspaces"
 QUARANTINE_PREFIX = "cloud_app/workspaces_quarantine"
-PART_SIZE = 5_000
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from include.cloud_app.extract import ExtractionResult
 from include.settings import raw_table
-from include.warehouse.loading import copy_into
+from include.warehouse.loading import replace_interval
 
 if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
@@ -34,23 +34,17 @@ class LoadResult:
     table_rows_for_interval: int
 
 
-def _replace_interval(hook: SnowflakeHook, table: str, prefix: str, interval_start: str, parts: int) -> int:
-    # Load history alone is not enough: a re-run rewrites the interval's files, possibly with more records
-    # (late arrivals), and Snowflake would load the changed files again next to the old rows. So each run
-    # replaces its interval: delete its rows, then COPY the prefix with FORCE.
-    hook.run(
-        f"DELETE FROM {table} WHERE RECORD:interval_start::VARCHAR = %(start)s", parameters={"start": interval_start}
-    )
-    if parts == 0:
-        return 0
-    return copy_into(hook, table, prefix, force=True).rows_loaded
-
-
 def load_interval(hook: SnowflakeHook, result: ExtractionResult, run_id: str) -> LoadResult:
     tables = raw_tables()
-    loaded = _replace_interval(hook, tables["raw"], result.raw_prefix, result.interval_start, result.raw_parts)
-    quarantine_loaded = _replace_interval(
-        hook, tables["quarantine"], result.quarantine_prefix, result.interval_start, result.quarantine_parts
+    loaded = replace_interval(
+        hook, tables["raw"], result.raw_prefix, interval_start=result.interval_start, parts=result.raw_parts
+    )
+    quarantine_loaded = replace_interval(
+        hook,
+        tables["quarantine"],
+        result.quarantine_prefix,
+        interval_start=result.interval_start,
+        parts=result.quarantine_parts,
     )
     in_table = hook.get_first(
         f"SELECT COUNT(*) FROM {tables['raw']} WHERE RECORD:interval_start::VARCHAR = %(start)s",

@@ -58,12 +58,13 @@ class SyncHealth:
     slug: str
     healthy: bool
     status: str | None  # the status the verdict rests on: the sync's, or the last finished run's
-    run_id: str | None
-    run_at: str | None  # when that run finished (or was created, if Hightouch gave no finish time)
-    failed_rows: int
-    error: str | None
-    in_progress: bool  # a run is queued or running now: its outcome is not judged yet
     reason: str
+    # The run the verdict rests on, if any.
+    run_id: str | None = None
+    run_at: str | None = None  # when that run finished (or was created, if Hightouch gave no finish time)
+    failed_rows: int = 0
+    error: str | None = None
+    in_progress: bool = False  # a run is queued or running now: its outcome is not judged yet
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,18 +172,8 @@ def judge_sync(sync: Mapping[str, Any], runs: Sequence[Mapping[str, Any]] = (), 
 
 def missing_sync(slug: str, model: str) -> SyncHealth:
     """The verdict on a catalogue sync that the workspace does not have."""
-    return SyncHealth(
-        sync_id=None,
-        slug=slug,
-        healthy=False,
-        status=None,
-        run_id=None,
-        run_at=None,
-        failed_rows=0,
-        error=None,
-        in_progress=False,
-        reason=f"not found in the Hightouch workspace: no sync has the slug {slug} (syncs.yaml: model {model})",
-    )
+    reason = f"not found in the Hightouch workspace: no sync has the slug {slug} (syncs.yaml: model {model})"
+    return SyncHealth(sync_id=None, slug=slug, healthy=False, status=None, reason=reason)
 
 
 def catalogue_syncs_in_workspace(

@@ -21,9 +21,15 @@ def _written(need: FieldNeed) -> str:
     return f"`{need.name}`" + (f" ({', '.join(families)})" if families else "")
 
 
+def _opening(paragraph: str) -> list[str]:
+    """A paragraph that opens a list or a table, set apart by blank lines."""
+    return ["", paragraph, ""]
+
+
 def salesforce_checklist(reqs: Requirements) -> str:
     """Markdown: every field, lookup, picklist value and permission the preflight checks, and why."""
-    lines = [BEGIN, "", "Custom fields to create (Setup > Object Manager > the object > Fields & Relationships):", ""]
+    where = "Setup > Object Manager > the object > Fields & Relationships"
+    lines = [BEGIN, *_opening(f"Custom fields to create ({where}):")]
     custom: dict[str, list[str]] = {}
     for obj, name in reqs.fields:
         if name.endswith("__c"):
@@ -33,10 +39,10 @@ def salesforce_checklist(reqs: Requirements) -> str:
             custom.setdefault(f"`{name}`", []).append(f"{obj} ({label}{extra})")
     lines += [f"- {name} on {', '.join(places)}" for name, places in custom.items()]
     lines += [
-        "",
-        "Fields the integration user must see (the mirror reads them) and edit (the syncs write them; text unless a"
-        " type is given, as the mart's contract says):",
-        "",
+        *_opening(
+            "Fields the integration user must see (the mirror reads them) and edit (the syncs write them; text unless"
+            " a type is given, as the mart's contract says):"
+        ),
         "| Object | Read by the mirror | Written by the syncs |",
         "|---|---|---|",
     ]
@@ -45,22 +51,18 @@ def salesforce_checklist(reqs: Requirements) -> str:
         read = ", ".join(f"`{n.name}`" for n in needs if n.mirrored) or "-"
         written = ", ".join(_written(n) for n in needs if any(w.family != "id" for w in n.writes)) or "-"
         lines.append(f"| {obj} | {read} | {written} |")
-    lines += [
-        "",
+    lines += _opening(
         "External IDs the syncs match records on (upserts, and lookups set by the parent's external id through the"
-        " reference field with that relationship name):",
-        "",
-    ]
+        " reference field with that relationship name):"
+    )
     for (obj, name), slugs in reqs.external_ids.items():
         lines.append(f"- {obj}.`{name}`: External ID and Unique ({', '.join(dict.fromkeys(slugs))})")
     for ref in reqs.references:
         lines.append(f"- {ref.object} `{ref.relationship}` → {ref.parent_object}.`{ref.parent_field}` ({ref.slug})")
-    lines += [
-        "",
+    lines += _opening(
         "Picklist values the marts send (their `accepted_values` tests); each must exist and be active where the field"
-        " is a picklist:",
-        "",
-    ]
+        " is a picklist:"
+    )
     for (obj, name), writes in reqs.text_writes.items():
         sent = [w for w in writes if w.values is not None]
         if sent:

@@ -52,6 +52,11 @@ def failed(service: str, name: str, detail: str, fix: str) -> Check:
     return Check(service, name, Status.FAILED, detail, fix)
 
 
+def connection_failed(service: str, detail: str, fix: str) -> list[Check]:
+    """A service's checks when its connection cannot be used: that one failure, since nothing else can be checked."""
+    return [failed(service, "connection", detail, fix)]
+
+
 def skipped(service: str, name: str, detail: str) -> Check:
     return Check(service, name, Status.SKIPPED, detail)
 

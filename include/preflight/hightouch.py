@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.hightouch.syncs import Sync, SyncCatalogue
-from include.preflight.checks import Check, error_text, failed, passed, plural, skipped
+from include.preflight.checks import Check, connection_failed, error_text, failed, passed, plural, skipped
 from include.preflight.dbt_manifest import table_key
 
 SERVICE = "Hightouch"
@@ -127,14 +127,11 @@ def hightouch_checks(conn_id: str | None = None, catalogue: SyncCatalogue | None
     try:
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:  # noqa: BLE001 - a missing connection is this check's finding
-        return [
-            failed(
-                SERVICE,
-                "connection",
-                f"no connection {conn_id!r}: {error_text(exc)}",
-                f"set AIRFLOW_CONN_{conn_id.upper()} (README, Connections)",
-            )
-        ]
+        return connection_failed(
+            SERVICE,
+            f"no connection {conn_id!r}: {error_text(exc)}",
+            f"set AIRFLOW_CONN_{conn_id.upper()} (README, Connections)",
+        )
     check = connection_check(conn_id, connection_problems(conn))
     if check.failed:
         waiting = f"not checked: the {conn_id} connection must be fixed first"

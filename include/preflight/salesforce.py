@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from include.hightouch.syncs import SyncCatalogue
-from include.preflight.checks import Check, error_text, failed, passed, plural, skipped
+from include.preflight.checks import Check, connection_failed, error_text, failed, passed, plural, skipped
 from include.preflight.dbt_manifest import MartPromises
 
 SERVICE = "Salesforce"
@@ -438,15 +438,12 @@ def salesforce_checks(conn_id: str | None = None) -> list[Check]:
         sf = SalesforceHook(salesforce_conn_id=conn_id).get_conn()
         user, user_id = signed_in_user(sf, login)
     except Exception as exc:  # noqa: BLE001 - any failure to sign in is this check's finding
-        return [
-            failed(
-                SERVICE,
-                "connection",
-                f"cannot sign in with connection {conn_id!r}: {error_text(exc)}",
-                f"fix the {conn_id} connection (README, Connections): username, password and security token, or a"
-                " connected app's consumer key and secret",
-            )
-        ]
+        return connection_failed(
+            SERVICE,
+            f"cannot sign in with connection {conn_id!r}: {error_text(exc)}",
+            f"fix the {conn_id} connection (README, Connections): username, password and security token, or a"
+            " connected app's consumer key and secret",
+        )
     checks = [passed(SERVICE, "connection", f"signed in to {sf.sf_instance} as {user}")]
     describes: dict[str, Mapping[str, Any]] = {}
     for obj in reqs.objects:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from include.preflight.checks import Check, error_text, failed, passed, skipped
+from include.preflight.checks import Check, connection_failed, error_text, failed, passed, skipped
 from include.settings import WarehouseNames
 
 SERVICE = "Snowflake"
@@ -521,14 +521,11 @@ def snowflake_checks(conn_id: str | None = None) -> list[Check]:
         target = target_from_connection(conn_id)
         connection = SnowflakeHook(snowflake_conn_id=conn_id).get_conn()
     except Exception as exc:  # noqa: BLE001 - failing to connect is this check's finding
-        return [
-            failed(
-                SERVICE,
-                "connection",
-                f"cannot connect with connection {conn_id!r}: {error_text(exc)}",
-                f"fix the {conn_id} connection (README, Connections): account, user, key pair or password, role",
-            )
-        ]
+        return connection_failed(
+            SERVICE,
+            f"cannot connect with connection {conn_id!r}: {error_text(exc)}",
+            f"fix the {conn_id} connection (README, Connections): account, user, key pair or password, role",
+        )
     with connection:
         who = f"{target.user} on {connection.account}" if target.user else str(connection.account)
         return [passed(SERVICE, "connection", f"signed in as {who}"), *run_checks(ConnectorSession(connection), target)]

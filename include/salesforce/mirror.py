@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.landing import PartWriter, clear_prefix, interval_prefix
 from include.settings import raw_table
-from include.warehouse.loading import copy_into
+from include.warehouse.loading import replace_interval
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 OVERLAP = timedelta(minutes=5)
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-PART_SIZE = 5_000
 
 # Fields the mirror itself needs, whatever staging reads: the record key and the high-water mark it filters on.
 MIRROR_OWN_FIELDS = ("Id", "SystemModstamp")
@@ -188,21 +187,19 @@ def mirror_object(
         "interval_end": interval_end.isoformat(),
     }
     clear_prefix(s3, bucket, prefix)
-    writer = PartWriter(s3, bucket, prefix, PART_SIZE)
+    writer = PartWriter(s3, bucket, prefix)
     for record in extract(salesforce, obj, since, until):
         writer.add({**envelope, "payload": record})
         result.extracted += 1
     writer.flush()
     result.parts = writer.parts
-    if obj.snapshot:
-        warehouse.run(f"DELETE FROM {obj.table}")
-    else:
-        warehouse.run(
-            f"DELETE FROM {obj.table} WHERE RECORD:interval_start::VARCHAR = %(start)s",
-            parameters={"start": envelope["interval_start"]},
-        )
-    if writer.parts:
-        result.loaded = copy_into(warehouse, obj.table, prefix, force=True).rows_loaded
+    result.loaded = replace_interval(
+        warehouse,
+        obj.table,
+        prefix,
+        interval_start=None if obj.snapshot else envelope["interval_start"],
+        parts=writer.parts,
+    )
     if result.loaded != result.extracted:
         raise RuntimeError(f"{obj.name}: extracted {result.extracted} records but loaded {result.loaded}")
     return result

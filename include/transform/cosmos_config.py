@@ -22,6 +22,9 @@ from include.transform.snowflake_profile import SnowflakeConnectionProfileMappin
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# Two names that happen to agree: the dbt project's `name` and its `profile` (dbt_project.yml; the profile is also
+# the top-level key of profiles.yml). Rename either there and here together.
+PROJECT_NAME = "operational_pipeline"
 PROFILE_NAME = "operational_pipeline"
 # The schema dbt would use for a model without one; every model here names its own (see generate_schema_name).
 DEFAULT_SCHEMA = "DBT"
@@ -44,7 +47,7 @@ def project_config() -> ProjectConfig:
     config = ProjectConfig(
         dbt_project_path=DBT_PROJECT_DIR,
         manifest_path=MANIFEST_PATH,
-        project_name=PROFILE_NAME,
+        project_name=PROJECT_NAME,
     )
     # Cosmos wraps every manifest path in Airflow's ObjectStoragePath (for manifests on S3 or GCS): for a local
     # file that imports fsspec in each DAG parse (~0.5 s of a ~1.5 s parse). Its reader needs open() and exists().
@@ -60,9 +63,9 @@ def profile_config() -> ProfileConfig:
         target_name=os.environ.get("DBT_TARGET", "prod"),
         profile_mapping=SnowflakeConnectionProfileMapping(
             conn_id=SNOWFLAKE,
-            # One dbt node per Airflow task, so dbt's own thread pool only ran the start-up relation listing
-            # concurrently, in a freshly forked process; twice that hung forever on the local cloud (threads idle in
-            # the Snowflake connector), so one thread.
+            # One thread for the node tasks: each runs a single node, so more would only list relations
+            # concurrently at start-up, in a freshly forked task process, where the Snowflake connector's threads
+            # can wait on each other forever. The one `dbt build` runs with BUILD_THREADS.
             profile_args={"database": warehouse_names().analytics_database, "schema": DEFAULT_SCHEMA, "threads": 1},
         ),
     )

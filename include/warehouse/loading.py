@@ -12,7 +12,8 @@ if TYPE_CHECKING:
     from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
-# No "=": hive-style key=value folders break local COPY (see shared NOTES) and gain nothing here.
+# No "=": the local stand-in's COPY reads a key=value folder as an extra partition column, and such folders gain
+# nothing here.
 _PREFIX = re.compile(r"^[A-Za-z0-9_.-][A-Za-z0-9_./-]*/$")
 
 
@@ -92,6 +93,32 @@ def copy_into(hook: SnowflakeHook, table: str, stage_prefix: str, *, force: bool
         details = "; ".join(f"{f.file}: {f.status} {f.first_error}" for f in result.failed)
         raise RuntimeError(f"COPY INTO {table} failed for {len(result.failed)} file(s): {details}")
     return result
+
+
+def replace_interval(
+    hook: SnowflakeHook, table: str, stage_prefix: str, *, interval_start: str | None, parts: int
+) -> int:
+    """Make ``table`` hold exactly the files now under ``stage_prefix`` for one interval; returns rows loaded.
+
+    A re-run rewrites its interval's files, possibly with more records, and load history would let the changed
+    files load again beside the old rows. So the interval's rows (``RECORD:interval_start``) are deleted and the
+    prefix is copied with FORCE. ``interval_start=None`` replaces every row: a snapshot table. ``parts`` is how
+    many files the prefix holds; with none, nothing is copied.
+    """
+    if not _TABLE.match(table):
+        raise ValueError(f"not a table name: {table!r}")
+    if parts < 0:
+        raise ValueError(f"parts must be 0 or more: {parts}")
+    if interval_start is None:
+        hook.run(f"DELETE FROM {table}")
+    else:
+        hook.run(
+            f"DELETE FROM {table} WHERE RECORD:interval_start::VARCHAR = %(start)s",
+            parameters={"start": interval_start},
+        )
+    if parts == 0:
+        return 0
+    return copy_into(hook, table, stage_prefix, force=True).rows_loaded
 
 
 def count_rows(hook: SnowflakeHook, table: str) -> int:

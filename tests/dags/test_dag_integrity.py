@@ -66,6 +66,18 @@ def test_activation_waits_for_both_ingestions(dag_bag) -> None:
     assert {a.name for a in condition.objects} == {RAW_CLOUD_APP_WORKSPACES.name, RAW_SALESFORCE.name}
 
 
+def test_preflight_checks_every_service_in_its_own_documented_task(dag_bag) -> None:
+    from include.preflight.run import SERVICES
+
+    dag = dag_bag.dags["preflight"]
+    assert sorted(dag.task_ids) == sorted(f"check_{service}" for service in SERVICES)
+    for service in SERVICES:
+        checker = dag.get_task(f"check_{service}")
+        assert list(checker.op_args) == [service]
+        assert checker.doc_md, f"check_{service} has no documentation"
+        assert not checker.upstream_task_ids, "a failing service must not keep the others from being checked"
+
+
 def test_dag_files_parse_without_the_metadata_database(tmp_path) -> None:
     """No Variable, connection, XCom or database read at parse time: parsing costs the same after a thousand runs
     as after one, and the dag-processor never waits on the database for it."""

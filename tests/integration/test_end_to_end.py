@@ -31,7 +31,7 @@ from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
 
-# Two demo runs through the scheduler: minutes each on 2 cores, far more when the machine is shared.
+# Two demo runs through the scheduler: minutes each on 2 cores, far more on a busy machine.
 pytestmark = pytest.mark.timeout(3600)
 DEMO_TIMEOUT = 1800
 RUN = uuid.uuid4().hex[:6]

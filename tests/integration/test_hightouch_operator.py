@@ -194,7 +194,8 @@ def test_a_disabled_sync_fails_at_once_and_is_not_triggered(hightouch) -> None:
 
 
 def test_an_unknown_slug_fails_at_once_naming_the_slug_and_the_workspace(hightouch, monkeypatch) -> None:
-    """Regression: an unknown slug used to end, after four refused triggers, in "Exceeded max number of retries"."""
+    """Nothing is triggered or retried (the provider alone would end, after four refused triggers, in "Exceeded max
+    number of retries")."""
     from airflow.sdk.exceptions import AirflowFailException
 
     sent: list[tuple[str, str]] = []
@@ -215,7 +216,8 @@ def test_an_unknown_slug_fails_at_once_naming_the_slug_and_the_workspace(hightou
 
 
 def test_a_run_id_that_answers_no_run_fails_clearly(hightouch) -> None:
-    """Regression: an empty answer to ``GET syncs/{id}/runs?runId=`` used to raise IndexError."""
+    """An empty answer to ``GET syncs/{id}/runs?runId=`` names the run and the sync (the provider alone raises
+    IndexError)."""
     from airflow.sdk.exceptions import AirflowException
     from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from include.connections import SNOWFLAKE
-from include.transform.cosmos_config import PROFILE_NAME, profile_config
+from include.transform.cosmos_config import DBT_PROJECT_DIR, PROFILE_NAME, PROJECT_NAME, profile_config, project_config
 
 BASE_EXTRA = {"account": "acme-prod", "warehouse": "TRANSFORMING", "database": "RAW", "role": "TRANSFORMER"}
 
@@ -53,3 +53,12 @@ def test_parsing_needs_no_connection(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(f"AIRFLOW_CONN_{SNOWFLAKE.upper()}", raising=False)
     mock = yaml.safe_load(profile_config().profile_mapping.get_profile_file_contents(PROFILE_NAME, "prod", True))
     assert mock[PROFILE_NAME]["outputs"]["prod"]["type"] == "snowflake"
+
+
+def test_the_project_and_profile_names_are_the_dbt_projects() -> None:
+    dbt_project = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert dbt_project["name"] == PROJECT_NAME
+    assert dbt_project["profile"] == PROFILE_NAME
+    assert PROFILE_NAME in yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    assert project_config().project_name == PROJECT_NAME
+    assert profile_config().profile_name == PROFILE_NAME

@@ -1,0 +1,115 @@
+"""The shape of the Python tree: no import circle under dev/ or include/, and every module the Makefile runs exists.
+
+An import circle works only as long as nobody reorders an import (and even a circle of imports made only for type
+checking couples the modules as tightly): a module that two others need belongs below both of them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = ("dev", "include")
+
+
+def module_files(packages: tuple[str, ...] = PACKAGES, root: Path = REPO) -> dict[str, Path]:
+    """Dotted module name -> file, for every .py file below ``packages`` (a package is named by its __init__)."""
+    modules = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = path.relative_to(root).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _known(name: str, modules: dict[str, Path]) -> str | None:
+    """``name`` or the nearest package above it that is one of ``modules`` (a name imported from a module)."""
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The modules of ``modules`` that ``name`` imports anywhere: at the top, in a function, under TYPE_CHECKING."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str | None] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(_known(alias.name, modules) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, node.module] if node.module else base)
+            else:
+                source = node.module or ""
+            for alias in node.names:  # `from pkg import module` imports the submodule
+                submodule = f"{source}.{alias.name}"
+                found.add(submodule if submodule in modules else _known(source, modules))
+    return {target for target in found if target is not None and target != name}
+
+
+def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
+    return {name: imports_of(name, path, modules) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Circles as paths that end where they start: a depth-first walk finds at least one wherever modules import
+    each other (none: the graph has no circle)."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str], on_path: set[str]) -> None:
+        for target in sorted(graph[node]):
+            if target in on_path:
+                found.append([*path[path.index(target) :], target])
+            elif target not in done:
+                path.append(target)
+                on_path.add(target)
+                visit(target, path, on_path)
+                on_path.discard(path.pop())
+        done.add(node)
+
+    for start in sorted(graph):
+        if start not in done:
+            visit(start, [start], {start})
+    return found
+
+
+def test_the_graph_sees_every_import_form(tmp_path: Path) -> None:
+    """The checker itself: absolute, relative, `from package import module`, and function-level imports."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/a.py": "from pkg import b\n",
+        "pkg/b.py": "def f():\n    from .c import thing\n",
+        "pkg/c.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\nthing = 1\n",
+        "pkg/d.py": "import pkg.c\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    modules = module_files(("pkg",), tmp_path)
+    graph = import_graph(modules)
+    assert graph == {"pkg": set(), "pkg.a": {"pkg.b"}, "pkg.b": {"pkg.c"}, "pkg.c": {"pkg.a"}, "pkg.d": {"pkg.c"}}
+    assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
+    del graph["pkg.c"], modules["pkg.c"]
+    assert cycles(import_graph(modules)) == []
+
+
+def test_no_import_circle_under_dev_or_include() -> None:
+    modules = module_files()
+    assert "include.settings" in modules, "the scan found the packages"
+    circles = cycles(import_graph(modules))
+    assert not circles, "import circles: " + "; ".join(" -> ".join(circle) for circle in circles)
+
+
+MAKEFILE_MODULES = sorted(set(re.findall(r"\$\(VPY\) -m ((?:dev|include)(?:\.\w+)*)", (REPO / "Makefile").read_text())))
+
+
+@pytest.mark.parametrize("module", MAKEFILE_MODULES)
+def test_every_module_the_makefile_runs_exists(module: str) -> None:
+    path = REPO.joinpath(*module.split("."))
+    assert path.with_suffix(".py").is_file() or (path / "__main__.py").is_file(), f"make runs a missing {module}"
