@@ -201,6 +201,7 @@ def test_the_page_shows_each_owner_and_links_back_to_the_run(view: shape.RunView
     assert "http://localhost:8080/plugin/dbt-docs" in html
     assert "lead converted" in html
     assert "<th>Opportunities</th>" in html
+    assert "team, 5 seats" in html
     assert "<script" not in html  # self-contained and static
 
 
