@@ -163,7 +163,8 @@ def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress, ui_
             break
         time.sleep(2)
     else:
-        raise DemoError(f"not finished within {RUN_TIMEOUT:.0f}s: {', '.join(set(runs) - set(finished))}")
+        waiting = [demo_links.run_url(ui_base, d, r) for d, r in runs.items() if d not in finished]
+        raise DemoError(f"not finished within {RUN_TIMEOUT:.0f}s: " + "  ".join(waiting))
     failures = [
         failure_message(ui_base, dag_id, runs[dag_id], run["state"], api.task_instances(dag_id, runs[dag_id]))
         for dag_id, run in finished.items()
