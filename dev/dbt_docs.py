@@ -99,3 +99,15 @@ def generate(settings: CloudSettings, cloud_env: Mapping[str, str]) -> Generated
     if missing:
         raise DbtDocsError(f"dbt docs generate wrote no {', '.join(missing)} in {target}")
     return GeneratedDocs(target, time.monotonic() - started)
+
+
+def check_served(airflow_base: str, settings: CloudSettings) -> None:
+    """The running API server serves the site: it was started with this setting (it reads it only at start)."""
+    import requests
+
+    response = requests.get(site_url(airflow_base), timeout=30)
+    if response.status_code != 200:
+        raise DbtDocsError(
+            f"generated in {docs_dir(settings)}, but the running Airflow answers {response.status_code} for them: "
+            "it was started without AIRFLOW__COSMOS__DBT_DOCS_PROJECTS (an older checkout?); `make down && make up`"
+        )

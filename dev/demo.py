@@ -356,8 +356,9 @@ def make_the_views(
         page_error = f"{type(exc).__name__}: {exc}"
     try:
         docs = dbt_docs.generate(settings, cloud_env).directory
-    except dbt_docs.DbtDocsError as exc:
-        docs_error = str(exc)
+        dbt_docs.check_served(f"http://127.0.0.1:{settings.airflow_port}", settings)
+    except (dbt_docs.DbtDocsError, requests.RequestException) as exc:
+        docs, docs_error = None, str(exc)
     return Made(docs=docs, docs_error=docs_error, page=page, page_error=page_error)
 
 

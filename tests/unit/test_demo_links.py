@@ -125,3 +125,35 @@ def test_where_to_look_says_why_a_view_is_missing(tmp_path: Path) -> None:
     assert "not generated: dbt docs generate failed: boom" in text
     assert "not written: OperationalError: no warehouse" in text
     assert not Made(docs=tmp_path, page=tmp_path).failed
+
+
+@pytest.fixture
+def api_server():
+    """A stand-in API server on a free port that serves the docs page only when ``served`` says so."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    state = {"served": True}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            ok = state["served"] and self.path == f"/cosmos/{dbt_docs.SLUG}/dbt_docs_index.html"
+            self.send_response(200 if ok else 404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", state
+    server.shutdown()
+
+
+def test_docs_an_api_server_does_not_serve_are_reported_with_the_fix(api_server, tmp_path: Path) -> None:
+    base, state = api_server
+    settings = load_settings({"LOCALCLOUD_HOME": str(tmp_path)})
+    dbt_docs.check_served(base, settings)  # served: nothing to say
+    state["served"] = False
+    with pytest.raises(dbt_docs.DbtDocsError, match=r"answers 404 .*make down && make up"):
+        dbt_docs.check_served(base, settings)
