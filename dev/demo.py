@@ -5,7 +5,10 @@
    latest run cleared, which is how Airflow re-processes an interval).
 2. When both have landed, their Assets trigger ``activate_salesforce``: dbt decides, Hightouch writes to
    Salesforce.
-3. The summary reads what the tasks returned (XCom) and the warehouse, and says where to look.
+3. dbt docs are generated against the local warehouse (the local Airflow shows them: Browse > dbt Docs), and
+   a page shows what the run's signups became in Salesforce, per account manager (``.local/runs/``).
+4. The summary reads what the tasks returned (XCom) and the warehouse, and links the run, any failed task,
+   the docs, the page and the emulators' API pages.
 
 Running it again re-processes the same interval (or the next one, if it has closed since): nothing already in
 Salesforce changes, and the syncs plan 0 rows for it.
@@ -18,10 +21,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from dev import dbt_docs, demo_links
 from dev.localcloud.airflow_api import AirflowApi, AirflowApiError, parse_time
+from dev.localcloud.env import read_env_file
 from dev.localcloud.settings import CloudSettings, load_settings
+from dev.run_page import collect, render, shape
 from include.hightouch.syncs import default_syncs
 
 INGESTIONS = ("ingest_salesforce", "ingest_cloud_workspaces")
@@ -35,6 +42,17 @@ LOG_EVERY = 15.0  # seconds between progress lines when the output is not a term
 
 class DemoError(RuntimeError):
     pass
+
+
+def failure_message(base: str, dag_id: str, run_id: str, state: str, task_instances: list[dict[str, Any]]) -> str:
+    """What failed, with the run's page and each failed task's page in the Airflow UI."""
+    failed = demo_links.failed_tasks(task_instances)
+    lines = [f"{dag_id} run {run_id} {state}", f"  run          {demo_links.run_url(base, dag_id, run_id)}"]
+    lines += [
+        f"  {t.state:<12} {t.label}: {demo_links.task_url(base, dag_id, run_id, t.task_id, t.map_index)}"
+        for t in failed
+    ]
+    return "\n".join(lines)
 
 
 @dataclass
@@ -127,7 +145,7 @@ def start_ingestions(api: AirflowApi, dag_ids: tuple[str, ...], progress: Progre
     return runs
 
 
-def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress) -> dict[str, dict[str, Any]]:
+def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress, ui_base: str) -> dict[str, dict[str, Any]]:
     """Wait until every (dag_id, run_id) has finished; fail with the failed tasks if one did not succeed."""
     deadline = time.monotonic() + RUN_TIMEOUT
     finished: dict[str, dict[str, Any]] = {}
@@ -145,11 +163,15 @@ def wait_for_runs(api: AirflowApi, runs: dict[str, str], progress: Progress) -> 
             break
         time.sleep(2)
     else:
-        raise DemoError(f"not finished within {RUN_TIMEOUT:.0f}s: {', '.join(set(runs) - set(finished))}")
-    for dag_id, run in finished.items():
-        if run["state"] != "success":
-            failed = [t for t, s in api.task_states(dag_id, runs[dag_id]).items() if s in {"failed", "upstream_failed"}]
-            raise DemoError(f"{dag_id} run {runs[dag_id]} {run['state']}; tasks not done: {', '.join(failed)}")
+        waiting = [demo_links.run_url(ui_base, d, r) for d, r in runs.items() if d not in finished]
+        raise DemoError(f"not finished within {RUN_TIMEOUT:.0f}s: " + "  ".join(waiting))
+    failures = [
+        failure_message(ui_base, dag_id, runs[dag_id], run["state"], api.task_instances(dag_id, runs[dag_id]))
+        for dag_id, run in finished.items()
+        if run["state"] != "success"
+    ]
+    if failures:
+        raise DemoError("\n".join(failures))
     return finished
 
 
@@ -183,7 +205,7 @@ def _xcom(api: AirflowApi, dag_id: str, run_id: str, task_id: str) -> Any:
         return None
 
 
-def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], elapsed: float) -> list[str]:
+def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], elapsed: float, made: Made) -> list[str]:
     cloud = _xcom(api, "ingest_cloud_workspaces", runs["ingest_cloud_workspaces"], "load_to_snowflake") or {}
     mirror = _xcom(api, "ingest_salesforce", runs["ingest_salesforce"], "mirror_complete") or {}
     quarantined = cloud.get("quarantined") or {}
@@ -230,26 +252,121 @@ def summarise(api: AirflowApi, settings: CloudSettings, runs: dict[str, str], el
         "  Salesforce " + ", ".join(f"{obj} {created[obj]} created / {updated[obj]} updated" for obj in objects)
     )
     lines.append(f"  Wall time  {elapsed:.0f}s")
-    port = settings.airflow_port
-    lines += [
+    return lines + where_to_look(settings, runs, made)
+
+
+@dataclass(frozen=True)
+class Made:
+    """What the demo made besides the run: the dbt docs site and the run page, each a path or why it is missing."""
+
+    docs: Path | None = None
+    docs_error: str | None = None
+    page: Path | None = None
+    page_error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.docs_error or self.page_error)
+
+
+def where_to_look(settings: CloudSettings, runs: dict[str, str], made: Made) -> list[str]:
+    base = demo_links.airflow_base_url(settings)
+    lines = [
         "",
         "Where to look",
-        f"  Airflow UI   http://localhost:{port}/dags/{ACTIVATION}  (also ingest_cloud_workspaces, ingest_salesforce)",
-        '  Salesforce   make soql Q="SELECT Name, Website, OwnerId FROM Account WHERE Dwh_External_Id__c != null"',
-        '               make soql Q="SELECT Subject, ActivityDate, OwnerId, WhatId FROM Task LIMIT 10"',
-        "  Warehouse    make sql Q='SELECT * FROM ANALYTICS.MARTS.SYNC_SALESFORCE_ACCOUNTS LIMIT 10'",
-        "               make sql Q='SELECT RECORD:reason, COUNT(*) "
+        f"  Activation run  {demo_links.run_url(base, ACTIVATION, runs[ACTIVATION])}",
+        *(
+            f"  {'Ingestion runs' if i == 0 else '':<15} {demo_links.run_url(base, dag_id, runs[dag_id])}"
+            for i, dag_id in enumerate(INGESTIONS)
+        ),
+    ]
+    if made.page is not None:
+        lines.append(f"  Run page        {made.page}")
+        lines.append("                  (signups -> accounts, contacts, opportunities, tasks per account manager)")
+    else:
+        lines.append(f"  Run page        not written: {made.page_error}")
+    if made.docs is not None:
+        lines.append(f"  dbt docs        {demo_links.plugin_page_url(base, dbt_docs.VIEW_NAME)}  (Browse > dbt Docs)")
+        lines.append(f"                  {dbt_docs.site_url(base)}  (the site alone; files in {made.docs})")
+    else:
+        lines.append(f"  dbt docs        not generated: {made.docs_error}")
+    pages = demo_links.api_pages(settings)
+    lines += [f"  {'API pages' if i == 0 else '':<15} {page.url}  ({page.service})" for i, page in enumerate(pages)]
+    lines += [
+        '  Salesforce      make soql Q="SELECT Name, Website, OwnerId FROM Account WHERE Dwh_External_Id__c != null"',
+        '                  make soql Q="SELECT Subject, ActivityDate, OwnerId, WhatId FROM Task LIMIT 10"',
+        "  Warehouse       make sql Q='SELECT * FROM ANALYTICS.MARTS.SYNC_SALESFORCE_ACCOUNTS LIMIT 10'",
+        "                  make sql Q='SELECT RECORD:reason, COUNT(*) "
         "FROM RAW.CLOUD_APP.WORKSPACES_QUARANTINE GROUP BY 1'",
-        f"  S3 files     {settings.bucket_dir}/cloud_app/workspaces/",
-        "  Stop it      make down   (state stays in .local/; `make clean` removes it)",
+        f"  S3 files        {settings.bucket_dir}/cloud_app/workspaces/",
+        "  Stop it         make down   (state stays in .local/; `make clean` removes it)",
     ]
     return lines
 
 
+def write_run_page(
+    settings: CloudSettings,
+    cloud_env: dict[str, str],
+    runs: dict[str, str],
+    landed: dict[str, dict[str, Any]],
+    activation: dict[str, Any],
+) -> Path:
+    """The activation run's page, from the interval's signups, the accounts mart and Salesforce as it is now."""
+    ingestion = landed["ingest_cloud_workspaces"]
+    started = parse_time(activation.get("start_date"))
+    if started is None:
+        raise ValueError(f"{ACTIVATION} run {runs[ACTIVATION]} has no start date")
+    signup_rows, owner_sources = collect.warehouse_rows(settings, ingestion["data_interval_start"])
+    view = shape.build_run_view(
+        shape.signups_from_rows(signup_rows), collect.salesforce_records(cloud_env), started, owner_sources
+    )
+    base = demo_links.airflow_base_url(settings)
+    context = render.RunContext(
+        activation_run_id=runs[ACTIVATION],
+        activation_run_url=demo_links.run_url(base, ACTIVATION, runs[ACTIVATION]),
+        interval_start=ingestion["data_interval_start"],
+        interval_end=ingestion["data_interval_end"],
+        started_at=started,
+        generated_at=datetime.now(UTC),
+        dbt_docs_url=demo_links.plugin_page_url(base, dbt_docs.VIEW_NAME),
+    )
+    return render.write(view, context, settings.home / "runs")
+
+
+def make_the_views(
+    settings: CloudSettings, runs: dict[str, str], landed: dict[str, dict[str, Any]], activation: dict[str, Any]
+) -> Made:
+    """The run page and the dbt docs; a failure of either is reported, not raised: the run itself is done."""
+    import requests
+    import snowflake.connector.errors
+    from simple_salesforce.exceptions import SalesforceError
+
+    cloud_env = read_env_file(settings.env_file)
+    page = page_error = docs = docs_error = None
+    try:
+        page = write_run_page(settings, cloud_env, runs, landed, activation)
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        snowflake.connector.errors.Error,
+        SalesforceError,
+        requests.RequestException,
+    ) as exc:
+        page_error = f"{type(exc).__name__}: {exc}"
+    try:
+        docs = dbt_docs.generate(settings, cloud_env).directory
+        dbt_docs.check_served(f"http://127.0.0.1:{settings.airflow_port}", settings)
+    except (dbt_docs.DbtDocsError, requests.RequestException) as exc:
+        docs, docs_error = None, str(exc)
+    return Made(docs=docs, docs_error=docs_error, page=page, page_error=page_error)
+
+
 def main() -> int:
     settings = load_settings()
-    progress = Progress(stages=4)
+    progress = Progress(stages=5)
     api = AirflowApi(f"http://127.0.0.1:{settings.airflow_port}")
+    ui = demo_links.airflow_base_url(settings)
     try:
         progress.stage("waiting for the dag-processor to parse the pipeline")
         for dag_id in (*INGESTIONS, ACTIVATION):
@@ -260,20 +377,24 @@ def main() -> int:
         progress.stage("ingestion: the scheduler runs the Salesforce mirror and the signup extraction")
         started_at = datetime.now(UTC)
         runs = start_ingestions(api, INGESTIONS, progress)
-        landed = wait_for_runs(api, runs, progress)
+        landed = wait_for_runs(api, runs, progress, ui)
 
         progress.stage(f"activation: both Assets landed, so the scheduler runs {ACTIVATION} (dbt, then Hightouch)")
         last_end = max(parse_time(run["end_date"]) or started_at for run in landed.values())
         runs[ACTIVATION] = wait_for_activation(api, max(started_at, last_end - ASSET_EVENT_LEAD), progress)
-        wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress)
+        progress.note(f"{ACTIVATION}: {demo_links.run_url(ui, ACTIVATION, runs[ACTIVATION])}")
+        activation = wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress, ui)[ACTIVATION]
+
+        progress.stage("the run page (signups per account manager) and dbt docs (dbt docs generate)")
+        made = make_the_views(settings, runs, landed, activation)
 
         progress.stage("summary")
     except (DemoError, AirflowApiError) as exc:
         progress.note("")
-        print(f"[demo] FAILED: {exc}\n[demo] logs: http://localhost:{settings.airflow_port}/dags  and .local/logs/")
+        print(f"[demo] FAILED: {exc}\n[demo] logs: {ui}/dags  and .local/logs/")
         return 1
-    print("\n".join(summarise(api, settings, runs, progress.elapsed())), flush=True)
-    return 0
+    print("\n".join(summarise(api, settings, runs, progress.elapsed(), made)), flush=True)
+    return 1 if made.failed else 0
 
 
 if __name__ == "__main__":

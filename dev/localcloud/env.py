@@ -12,6 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from dev.dbt_docs import cosmos_projects, docs_dir
 from dev.localcloud.certs import CA_BUNDLE
 from dev.localcloud.settings import (
     CLOUD_APP_TOKEN,
@@ -174,6 +175,8 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         # Cosmos keeps dbt's partial-parse state per cache dir, and dbt re-parses the whole project (~5 s a task)
         # when the profile (host, port) differs from the one that wrote it: one cache per cloud, not one per machine.
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.home / "cosmos"),
+        # Cosmos's plugin shows the dbt docs `make demo` generates here inside the UI (Browse > dbt Docs).
+        "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": cosmos_projects(docs_dir(settings)),
         "DO_NOT_TRACK": "1",
     }
     for conn_id, value in connection_values(settings).items():

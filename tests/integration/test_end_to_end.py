@@ -13,6 +13,7 @@ The ingestions run every minute in this module (instead of 15), so the scenario'
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -325,6 +327,27 @@ def test_demo_prints_the_summary(scenario) -> None:
     assert (failed, converted >= 1, converted <= planned) == (0, True, True), conversions.group(0)
     for reason in ("invalid_email", "missing_email"):
         assert reason in out, "the scenario's bad signups are reported by reason"
+
+
+def test_demo_links_the_run_its_page_and_the_dbt_docs(scenario) -> None:
+    """The summary links the activation run's UI page; the run page lists every valid person of the interval; the
+    dbt docs were generated where the test cloud's Airflow serves them (Cosmos's plugin)."""
+    out = scenario["first"]
+    ui = f"http://localhost:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}"
+    run = re.search(rf"Activation run +{re.escape(ui)}/dags/activate_salesforce/runs/(\S+)", out)
+    assert run, f"no link to the activation run in:\n{out[-3000:]}"
+    assert _api().run("activate_salesforce", run.group(1))["state"] == "success"
+    page = re.search(r"Run page +(\S+\.html)", out)
+    assert page, f"no run page in:\n{out[-3000:]}"
+    text = Path(page.group(1)).read_text()
+    missing = [email for email in scenario["expected"].contacts if html.escape(email) not in text]
+    assert not missing, f"the run page leaves out {missing}"
+    docs = requests.get(
+        f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}/cosmos/operational_pipeline/dbt_docs_index.html",
+        timeout=30,
+    )
+    assert docs.status_code == 200, docs.text[:500]
+    assert "dbt" in docs.text
 
 
 def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
