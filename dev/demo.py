@@ -391,7 +391,7 @@ def main() -> int:
         progress.stage("summary")
     except (DemoError, AirflowApiError) as exc:
         progress.note("")
-        print(f"[demo] FAILED: {exc}\n[demo] logs: {ui}/dags  and .local/logs/")
+        print(f"[demo] FAILED: {exc}\n[demo] logs: {ui}/dags  and {settings.log_dir}/ (make logs)")
         return 1
     print("\n".join(summarise(api, settings, runs, progress.elapsed(), made)), flush=True)
     return 1 if made.failed else 0

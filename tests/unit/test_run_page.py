@@ -8,6 +8,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import CHECKOUT, NOT_IN_IMAGE
+
+if not CHECKOUT:
+    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
+
 from dev.run_page import render, shape
 
 SINCE = datetime(2026, 11, 26, 2, 20, tzinfo=UTC)  # the activation run started
