@@ -393,7 +393,7 @@ def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) 
     new = _signup(f"late@inc-{RUN}.io", first="Inc", last="Remental")
     dags_test(dag_env, "ingest_cloud_workspaces", _next_boundary(datetime.fromisoformat(new["created_at"])))
     dbt = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_cloud_app__signups",
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_workspaces_rolled_up",
          "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
         cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
