@@ -71,7 +71,7 @@ lead_owners as (
     ) = 1
 ),
 
--- Accounts not created by this pipeline, by domain; ours carry 'acct-' || md5(domain) as external id. A company
+-- Accounts not created by this pipeline, by domain; ours carry dwh_external_id('Account', domain). A company
 -- that no live account matches follows a merge: when sales merged the account this pipeline created or keyed for
 -- it into another account, that account (int_people_matched_to_salesforce.merged_account_id) is the company's.
 account_matches as (

@@ -13,28 +13,60 @@ personal_domains as (
     select email_domain from {{ ref('personal_email_domains') }}
 ),
 
+-- Leads with an email, not converted yet. Once converted (salesforce_lead_conversions) a lead is history and
+-- drops out: the owner it decided stays with the contact and account it converted into, which win from then on.
 leads as (
-    select * from {{ ref('stg_salesforce__leads') }}
+    select
+        lead_id,
+        email,
+        owner_id,
+        created_at
+    from {{ ref('stg_salesforce__leads') }}
+    where not coalesce(is_converted, false) and email is not null
 ),
 
 contacts as (
-    select * from {{ ref('stg_salesforce__contacts') }}
+    select
+        contact_id,
+        email,
+        account_id,
+        owner_id,
+        dwh_external_id,
+        created_at
+    from {{ ref('stg_salesforce__contacts') }}
 ),
 
 users as (
-    select * from {{ ref('stg_salesforce__users') }}
+    select
+        user_id,
+        username,
+        is_active
+    from {{ ref('stg_salesforce__users') }}
 ),
 
 account_domains as (
-    select * from {{ ref('int_accounts_mapped_to_domains') }}
+    select
+        account_id,
+        company_domain,
+        is_deleted
+    from {{ ref('int_accounts_mapped_to_domains') }}
 ),
 
 deleted_records as (
-    select * from {{ ref('int_deleted_records_resolved') }}
+    select
+        object_name,
+        record_id,
+        dwh_external_id,
+        surviving_record_id,
+        deleted_at
+    from {{ ref('int_deleted_records_resolved') }}
 ),
 
 regions as (
-    select * from {{ ref('cloud_region_sales_regions') }}
+    select
+        cloud_region,
+        sales_region
+    from {{ ref('cloud_region_sales_regions') }}
 ),
 
 signup_domains as (
@@ -76,8 +108,7 @@ sellers as (
     where users.is_active
 ),
 
--- Leads not converted yet, oldest first. Once converted (salesforce_lead_conversions) a lead is history and drops
--- out: the owner it decided stays with the contact and account it converted into, which win from then on.
+-- The oldest open lead of each email.
 open_leads as (
     select
         leads.email,
@@ -88,7 +119,6 @@ open_leads as (
     from leads
     left join users on leads.owner_id = users.user_id
     left join sellers on leads.owner_id = sellers.user_id
-    where not coalesce(leads.is_converted, false) and leads.email is not null
     qualify row_number() over (partition by leads.email order by leads.created_at, leads.lead_id) = 1
 ),
 
@@ -133,7 +163,7 @@ deleted_synced_contacts as (
         and deleted_records.dwh_external_id like '{{ dwh_external_id_prefix("Contact") }}%'
 ),
 
--- Accounts this pipeline created ('acct-' || md5(domain)) or keyed ('acct-sf-' || Id) that are in the recycle
+-- Accounts this pipeline created or keyed (macros dwh_external_id, dwh_keyed_account_id) that are in the recycle
 -- bin, with their company domain; a merged-away one names the live account it is now.
 deleted_company_accounts as (
     select
