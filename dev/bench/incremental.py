@@ -51,7 +51,7 @@ def _load(cloud: Cloud, start: datetime, end: datetime, chunk_hours: float, mirr
 
 
 def _snapshot(hook: Any) -> dict[str, Any]:
-    rows = hook.get_records("SELECT * FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS ORDER BY WORKSPACE_ID")
+    rows = hook.get_records("SELECT * FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP ORDER BY WORKSPACE_ID")
     snapshot: dict[str, Any] = {"signups": len(rows), "signups_md5": md5(repr(rows))}
     for mart in MARTS:
         snapshot[mart] = hook.get_first(f"SELECT COUNT(*) FROM ANALYTICS.MARTS.{mart}")[0]
@@ -61,8 +61,8 @@ def _snapshot(hook: Any) -> dict[str, Any]:
 def _merged_rows(hook: Any, new_start: datetime) -> int:
     """Workspaces the incremental run re-merges: events in intervals within the lookback of the previous newest."""
     since = hook.get_first(
-        "SELECT DATEADD(hour, -72, MAX(LAST_LOADED_INTERVAL_START)) FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS "
-        "WHERE LAST_LOADED_INTERVAL_START < %(new)s",
+        "SELECT DATEADD(hour, -72, MAX(LAST_LOADED_INTERVAL_START)) "
+        "FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP WHERE LAST_LOADED_INTERVAL_START < %(new)s",
         parameters={"new": new_start.replace(tzinfo=None)},
     )[0]
     return int(

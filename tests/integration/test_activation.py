@@ -399,7 +399,7 @@ def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) 
     )  # fmt: skip
     assert dbt.returncode == 0, dbt.stdout[-3000:]  # the table exists: this run took the incremental path
     incremental = warehouse.get_records(
-        "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS"
+        "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP"
     )
     rebuilt = warehouse.get_records(
         "SELECT workspace_id, event_id, plan, owner_email FROM ANALYTICS.STAGING.STG_CLOUD_APP__WORKSPACE_EVENTS "
