@@ -4,5 +4,5 @@
     relation. Queues (OwnerId 00G...) are not users at all, so a join to the users never finds them.
 #}
 {% macro is_placeholder_owner(users_alias) -%}
-    lower({{ users_alias }}.username) = lower('{{ var("default_owner_username") }}')
+    {{ users_alias }}.username = lower('{{ var("default_owner_username") }}')
 {%- endmacro %}

@@ -1,13 +1,13 @@
-"""Benchmark: `dbt build --select int_cloud_app__signups+` incremental vs `--full-refresh`, after 1% new rows.
+"""Benchmark: `dbt build --select int_workspaces_rolled_up+` incremental vs `--full-refresh`, after 1% new rows.
 
 On its own bench cloud (S3, Snowflake, emulators; ``.local/bench/incremental``): loads ~50k signups spread over
 20 daily intervals plus a Salesforce mirror, builds the whole project once, then lands one new interval of ~1%
 more signups and times the selection incremental and with ``--full-refresh``, interleaved (incremental first, as
 in production), ``BENCH_INCREMENTAL_ROUNDS`` rounds (default 3), median reported. After every build the content
-of int_cloud_app__signups (row count and an md5 of every row, ordered by workspace) and the row counts of the six
+of int_workspaces_rolled_up (row count and an md5 of every row, ordered by workspace) and the row counts of the six
 marts must be identical, else the benchmark fails.
 
-int_cloud_app__signups re-merges every workspace with events in the intervals landed within
+int_workspaces_rolled_up re-merges every workspace with events in the intervals landed within
 ``signup_lookback_hours`` (72) of the newest one before the run (late events): the table reports how many rows
 that was, since it, not the 1% alone, is the incremental run's real work.
 """
@@ -34,13 +34,13 @@ SELECTION = ["--select", *ACTIVATION_SELECT, "--exclude", *ACTIVATION_EXCLUDE]
 
 
 def _dbt(cloud: Cloud, *args: str) -> tuple[float, float]:
-    """Wall seconds of the dbt command, and int_cloud_app__signups's own execution time (run_results.json)."""
+    """Wall seconds of the dbt command, and int_workspaces_rolled_up's own execution time (run_results.json)."""
     target = cloud.home / "dbt-target"
     argv = [str(REPO_ROOT / ".venv" / "bin" / "dbt"), *args, "--project-dir", "dbt_project", "--profiles-dir",
             "dbt_project", "--target-path", str(target), "--log-path", str(cloud.home / "dbt-logs")]  # fmt: skip
     seconds, _ = timed(lambda: run(argv, cloud.env(), timeout=1800))
     results = json.loads((target / "run_results.json").read_text())["results"]
-    node = [r["execution_time"] for r in results if r["unique_id"].endswith(".int_cloud_app__signups")]
+    node = [r["execution_time"] for r in results if r["unique_id"].endswith(".int_workspaces_rolled_up")]
     return seconds, node[0] if node else 0.0
 
 
@@ -51,7 +51,7 @@ def _load(cloud: Cloud, start: datetime, end: datetime, chunk_hours: float, mirr
 
 
 def _snapshot(hook: Any) -> dict[str, Any]:
-    rows = hook.get_records("SELECT * FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS ORDER BY WORKSPACE_ID")
+    rows = hook.get_records("SELECT * FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP ORDER BY WORKSPACE_ID")
     snapshot: dict[str, Any] = {"signups": len(rows), "signups_md5": md5(repr(rows))}
     for mart in MARTS:
         snapshot[mart] = hook.get_first(f"SELECT COUNT(*) FROM ANALYTICS.MARTS.{mart}")[0]
@@ -61,8 +61,8 @@ def _snapshot(hook: Any) -> dict[str, Any]:
 def _merged_rows(hook: Any, new_start: datetime) -> int:
     """Workspaces the incremental run re-merges: events in intervals within the lookback of the previous newest."""
     since = hook.get_first(
-        "SELECT DATEADD(hour, -72, MAX(LAST_LOADED_INTERVAL_START)) FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS "
-        "WHERE LAST_LOADED_INTERVAL_START < %(new)s",
+        "SELECT DATEADD(hour, -72, MAX(LAST_LOADED_INTERVAL_START)) "
+        "FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP WHERE LAST_LOADED_INTERVAL_START < %(new)s",
         parameters={"new": new_start.replace(tzinfo=None)},
     )[0]
     return int(
@@ -103,7 +103,7 @@ def main() -> int:
         for n in range(rounds):
             for mode in ("incremental", "full_refresh") if n % 2 == 0 else ("full_refresh", "incremental"):
                 extra = ["--full-refresh"] if mode == "full_refresh" else []
-                wall, own = _dbt(cloud, "build", "--select", "int_cloud_app__signups+", *extra)
+                wall, own = _dbt(cloud, "build", "--select", "int_workspaces_rolled_up+", *extra)
                 times[mode].append(wall)
                 model[mode].append(own)
                 snapshots.append((mode, _snapshot(hook)))
@@ -129,8 +129,8 @@ def write(machine: Machine, rounds: int, base: dict, new: dict, base_rows: int, 
         f"Base: {base['loaded']:,} events ({base['quarantined']:,} quarantined) in {base['intervals']} daily "
         f"intervals = {base_rows:,} workspaces, plus the Salesforce mirror; then one {NEW_HOURS}-hour interval of "
         f"{new['loaded']:,} events = **{added:,} new workspaces ({added / base_rows:.1%})**. Median of {rounds} "
-        "interleaved runs of `dbt build --select int_cloud_app__signups+` (the model, every model downstream of it "
-        "and their tests), with and without `--full-refresh`; *model* is int_cloud_app__signups's own execution "
+        "interleaved runs of `dbt build --select int_workspaces_rolled_up+` (the model, every model downstream of it "
+        "and their tests), with and without `--full-refresh`; *model* is int_workspaces_rolled_up's own execution "
         "time from dbt's run_results.json. Every build left the same "
         f"content: {final['signups']:,} workspaces (md5 of every row equal), marts "
         + ", ".join(f"{k.removeprefix('SYNC_SALESFORCE_').lower()} {v:,}" for k, v in final.items() if k in MARTS)
@@ -144,7 +144,7 @@ def write(machine: Machine, rounds: int, base: dict, new: dict, base_rows: int, 
         f"| {fmt_s(full_m)} | {final['signups']:,} |",
         "",
         f"Ratios: **full refresh / incremental = {full / inc:.2f}x** (whole build); "
-        f"{full_m / inc_m:.2f}x (int_cloud_app__signups alone).",
+        f"{full_m / inc_m:.2f}x (int_workspaces_rolled_up alone).",
     ]
     write_section(NAME, "Incremental with 1% new rows vs full refresh", body)
 

@@ -33,7 +33,6 @@ class ParentReference(_Strict):
 class Sync(_Strict):
     id: str = Field(pattern=r"^\d+$")
     slug: str = Field(pattern=r"^[a-z0-9-]+$")
-    description: str
     model: str = Field(description="fully qualified warehouse table the sync reads")
     primary_key: str
     destination_object: Literal["Lead", "Contact", "Account", "Opportunity", "Task"]

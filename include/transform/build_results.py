@@ -269,9 +269,10 @@ def nodes_per_task(depends_on: Mapping[str, Sequence[str]], tests: Iterable[str]
 
     The rule is dbt's ``--indirect-selection buildable``, the selection a task's retry runs
     (``dbt build --select <node>``): a test belongs to the task of a node it tests when every other node it
-    tests is upstream of that one. So a relationships test from ``int_customers`` to ``stg_salesforce__users``
-    is ``int_customers``'s: it runs after both, and its failure stops what is built from ``int_customers``, as
-    dbt build itself does. ``depends_on`` holds every node's parents; ``tests`` are the test nodes among them.
+    tests is upstream of that one. So a relationships test from ``int_customers_routed_to_owners`` to
+    ``stg_salesforce__users`` is ``int_customers_routed_to_owners``'s: it runs after both, and its failure stops
+    what is built from ``int_customers_routed_to_owners``, as dbt build itself does. ``depends_on`` holds every
+    node's parents; ``tests`` are the test nodes among them.
     """
     tests = set(tests)
     ancestors: dict[str, set[str]] = {}

@@ -393,13 +393,13 @@ def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) 
     new = _signup(f"late@inc-{RUN}.io", first="Inc", last="Remental")
     dags_test(dag_env, "ingest_cloud_workspaces", _next_boundary(datetime.fromisoformat(new["created_at"])))
     dbt = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_cloud_app__signups",
+        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_workspaces_rolled_up",
          "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
         cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert dbt.returncode == 0, dbt.stdout[-3000:]  # the table exists: this run took the incremental path
     incremental = warehouse.get_records(
-        "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS"
+        "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP"
     )
     rebuilt = warehouse.get_records(
         "SELECT workspace_id, event_id, plan, owner_email FROM ANALYTICS.STAGING.STG_CLOUD_APP__WORKSPACE_EVENTS "

@@ -401,7 +401,7 @@ def _raw_events(warehouse) -> list[tuple[str, str]]:
 
 def _signup_ids(warehouse) -> Counter:
     return Counter(
-        r[0] for r in warehouse.get_records("SELECT workspace_id FROM ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS")
+        r[0] for r in warehouse.get_records("SELECT workspace_id FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP")
     )
 
 
@@ -409,7 +409,7 @@ def _signup_ids(warehouse) -> Counter:
 def warehouse_restart(rerun, dag_env, warehouse) -> dict[str, Any]:
     """Counts, a warehouse restart, the same counts; then batch B: its interval ingested and dbt built (no sync)."""
     tables = _warehouse_tables(warehouse)
-    assert {raw_table("CLOUD_APP.WORKSPACES"), "ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS",
+    assert {raw_table("CLOUD_APP.WORKSPACES"), "ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP",
             "ANALYTICS.MARTS.SYNC_SALESFORCE_CONTACTS"} <= set(tables), tables  # fmt: skip
     before = {
         "counts": _table_counts(warehouse, tables),
@@ -560,7 +560,7 @@ def test_a_warehouse_restart_between_dag_runs_loses_nothing(warehouse_restart) -
     assert max(signups_after.values()) == 1
     assert set(signups_before) <= set(signups_after)
     assert {ws["workspace_id"] for ws in w["workspaces"]} <= set(signups_after) - set(signups_before)
-    assert sum(signups_after.values()) == counts_after["ANALYTICS.INTERMEDIATE.INT_CLOUD_APP__SIGNUPS"]
+    assert sum(signups_after.values()) == counts_after["ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP"]
 
     # Marts: every decision made before is still there, each key once, and batch B's decisions were added.
     for slug, keys in w["after"]["marts"].items():

@@ -38,7 +38,6 @@ CATALOGUE = SyncCatalogue.model_validate(
             {
                 "id": "1",
                 "slug": "salesforce-accounts",
-                "description": "accounts",
                 "model": "ANALYTICS.MARTS.SYNC_ACCOUNTS",
                 "primary_key": "ACCOUNT_EXTERNAL_ID",
                 "destination_object": "Account",
@@ -49,7 +48,6 @@ CATALOGUE = SyncCatalogue.model_validate(
             {
                 "id": "2",
                 "slug": CONTACTS,
-                "description": "contacts",
                 "model": "ANALYTICS.MARTS.SYNC_CONTACTS",
                 "primary_key": "CONTACT_EXTERNAL_ID",
                 "destination_object": "Contact",

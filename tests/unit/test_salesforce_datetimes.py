@@ -41,7 +41,7 @@ def test_every_salesforce_datetime_in_staging_goes_through_the_macro() -> None:
 
 
 def test_source_freshness_parses_system_modstamp_with_the_macro() -> None:
-    source = yaml.safe_load((STAGING / "_salesforce.yml").read_text())["sources"][0]
+    source = yaml.safe_load((STAGING / "_salesforce__sources.yml").read_text())["sources"][0]
     config = source["config"]
     assert "loaded_at_field" not in config, "a loaded_at_field cannot call a macro: use loaded_at_query"
     assert "salesforce_datetime('record:payload:SystemModstamp')" in config["loaded_at_query"]

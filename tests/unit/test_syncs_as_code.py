@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
-from include.hightouch.syncs import Sync, default_syncs
+from include.hightouch.syncs import SYNCS_FILE, Sync, default_syncs
 from include.salesforce import conversion
 from include.transform.cosmos_config import MANIFEST_PATH
+from tests.conftest import REPO_ROOT
 
 SYNCS = default_syncs().syncs
+DBT_PROJECT = REPO_ROOT / "dbt_project"
 #: The Airflow task that reads the lead conversion mart, as its exposure names it (meta.airflow_task).
 CONVERSION_TASK = "activate_salesforce.convert_salesforce_leads"
 
@@ -94,6 +97,29 @@ def test_every_mart_consumer_has_an_exposure_and_every_exposure_a_consumer(manif
     assert set(exposed) == set(expected)
     for consumer, table in expected.items():
         assert exposed[consumer] == {_model_node(manifest, table)["unique_id"]}, consumer
+
+
+def test_each_mart_is_described_once_in_its_docs_block(manifest) -> None:
+    """What a synced mart holds is written once, in a dbt docs block named after the mart: its description and
+    its exposure's both render that block, and syncs.yaml and the mart's SQL point at it instead of restating it."""
+    project = manifest["metadata"]["project_name"]
+    exposures = {_consumer(exposure): exposure for exposure in manifest["exposures"].values()}
+    consumers = {("hightouch_sync_slug", sync.slug): sync.model for sync in SYNCS}
+    consumers[("airflow_task", CONVERSION_TASK)] = conversion.MART
+    for consumer, table in consumers.items():
+        node = _model_node(manifest, table)
+        block = manifest["docs"].get(f"doc.{project}.{node['name']}")
+        assert block, f"{node['name']}: no docs block named after the mart (models/marts/_marts__docs.md)"
+        text = block["block_contents"].strip()
+        assert text, f"{node['name']}: empty docs block"
+        assert node["description"].strip() == text, f"{node['name']}: its description is not its docs block"
+        assert exposures[consumer]["description"].strip() == text, f"{consumer}: exposure not described by the block"
+        sql = (DBT_PROJECT / node["original_file_path"]).read_text()
+        first_sentence = text.split(". ")[0]
+        assert first_sentence not in sql, f"{node['original_file_path']} restates its docs block"
+    raw = yaml.safe_load(SYNCS_FILE.read_text())
+    restated = [entry["slug"] for entry in raw["syncs"] if "description" in entry]
+    assert not restated, f"syncs.yaml describes {restated}: the mart's docs block is the description"
 
 
 def test_the_dag_triggers_exactly_the_configured_syncs_in_dependency_order() -> None:

@@ -1,25 +1,35 @@
--- Leads to convert in Salesforce, read by the convert_salesforce_leads task of activate_salesforce, which calls
--- Salesforce's convertLead() (SOAP API; no REST resource converts a lead). Each open lead of a person who
--- signed up converts into the contact this pipeline keeps for them (the one the salesforce-contacts sync
--- writes, or the contact sales already had) on that contact's account, with Salesforce's first converted lead
--- status; no opportunity is created (the pipeline opens its own). Leads Salesforce has converted are not here.
--- convertLead() merges a lead into an existing contact only together with the contact's account, so a person
--- whose contact has no account (a personal email address) keeps an open lead for sales to convert or close.
+-- What this mart holds and who reads it: its docs block in _marts__docs.md.
 with people as (
-    select * from {{ ref('int_signup_people') }}
+    select
+        matched_lead_id,
+        contact_external_id,
+        existing_contact_id,
+        customer_key,
+        primary_workspace_id
+    from {{ ref('int_people_matched_to_salesforce') }}
     where matched_lead_id is not null
 ),
 
-our_contacts as (
-    select * from {{ ref('sync_salesforce_contacts') }}
+existing_contacts as (
+    select
+        contact_id,
+        account_id
+    from {{ ref('stg_salesforce__contacts') }}
 ),
 
-existing_contacts as (
-    select * from {{ ref('stg_salesforce__contacts') }}
+our_contacts as (
+    select
+        contact_external_id,
+        account_external_id,
+        owner_id
+    from {{ ref('sync_salesforce_contacts') }}
 ),
 
 customers as (
-    select * from {{ ref('int_customers') }}
+    select
+        customer_key,
+        owner_id as customer_owner_id
+    from {{ ref('int_customers_routed_to_owners') }}
 ),
 
 -- The converted status a user converting by hand is offered first (lowest SortOrder).
@@ -43,11 +53,12 @@ select
     existing_contacts.account_id,
     -- Owns what a conversion creates: nothing here (existing contact and account, no opportunity), but Salesforce
     -- requires an owner for a lead that a queue owns, since accounts and contacts cannot belong to a queue.
-    coalesce(our_contacts.owner_id, customers.owner_id) as owner_id,
+    coalesce(our_contacts.owner_id, customers.customer_owner_id) as owner_id,
     people.primary_workspace_id as workspace_id
 from people
 left join our_contacts on people.contact_external_id = our_contacts.contact_external_id
 left join existing_contacts on people.existing_contact_id = existing_contacts.contact_id
 left join customers on people.customer_key = customers.customer_key
 cross join converted_status
+-- convertLead() merges a lead into an existing contact only together with the contact's account.
 where coalesce(our_contacts.account_external_id, existing_contacts.account_id) is not null

@@ -1,11 +1,9 @@
--- Hightouch sync salesforce-account-keys: existing accounts that signups matched by domain get this
--- pipeline's external id, so contacts can name their account by external id like any new one. One row per
--- account: two companies share one when sales merged one's account into the other's.
+-- What this mart holds and who reads it: its docs block in _marts__docs.md.
 select
     matched_account_id as account_id,
     account_external_id,
     min(company_domain) as company_domain
-from {{ ref('int_customers') }}
+from {{ ref('int_customers_routed_to_owners') }}
 where
     matched_account_id is not null
     and (matched_account_external_id is null or matched_account_external_id = account_external_id)

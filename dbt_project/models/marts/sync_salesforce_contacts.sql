@@ -1,14 +1,11 @@
--- Hightouch sync salesforce-contacts: a Contact for each person who signed up and is not a contact yet.
--- Its owner: the one it already has in Salesforce while active (a lead owner coming back from inactive, or a
--- roster change, never moves a contact), else the converted lead's owner when a seller, else the customer's owner.
--- It links the company's account.
+-- What this mart holds and who reads it: its docs block in _marts__docs.md.
 with people as (
-    select * from {{ ref('int_signup_people') }}
+    select * from {{ ref('int_people_matched_to_salesforce') }}
     where existing_contact_id is null
 ),
 
 customers as (
-    select * from {{ ref('int_customers') }}
+    select * from {{ ref('int_customers_routed_to_owners') }}
 )
 
 select

@@ -1,12 +1,11 @@
--- Hightouch sync salesforce-opportunities: one opportunity per new account, owned by its account manager.
--- An opportunity sales deleted is not created again (README, "Deleted in Salesforce").
+-- What this mart holds and who reads it: its docs block in _marts__docs.md.
 with customers as (
-    select * from {{ ref('int_customers') }}
+    select * from {{ ref('int_customers_routed_to_owners') }}
     where is_new_account
 ),
 
 deleted_opportunities as (
-    select dwh_external_id from {{ ref('int_salesforce__deleted_records') }}
+    select dwh_external_id from {{ ref('int_deleted_records_resolved') }}
     where object_name = 'Opportunity'
 ),
 
@@ -15,7 +14,7 @@ prices as (
 )
 
 select
-    'opp-' || md5(customers.company_domain) as opportunity_external_id,
+    {{ dwh_external_id('Opportunity', 'customers.company_domain') }} as opportunity_external_id,
     left(
         coalesce(customers.company_name, customers.company_domain) || ' - ' || customers.plan || ' workspace', 120
     ) as opportunity_name,
@@ -28,6 +27,6 @@ select
 from customers
 inner join prices on customers.plan = prices.plan
 where
-    'opp-' || md5(customers.company_domain) not in (
+    {{ dwh_external_id('Opportunity', 'customers.company_domain') }} not in (
         select deleted_opportunities.dwh_external_id from deleted_opportunities
     )

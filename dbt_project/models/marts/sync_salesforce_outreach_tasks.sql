@@ -1,18 +1,16 @@
--- Hightouch sync salesforce-outreach-tasks: a Task for the account manager to reach out to the person who
--- opened the new account, linked to their contact and to the account's opportunity by external id. A task sales
--- deleted, or whose opportunity sales deleted, is not created again (README, "Deleted in Salesforce").
+-- What this mart holds and who reads it: its docs block in _marts__docs.md.
 with customers as (
-    select * from {{ ref('int_customers') }}
+    select * from {{ ref('int_customers_routed_to_owners') }}
     where is_new_account
 ),
 
 deleted_records as (
-    select dwh_external_id from {{ ref('int_salesforce__deleted_records') }}
+    select dwh_external_id from {{ ref('int_deleted_records_resolved') }}
     where object_name in ('Opportunity', 'Task')
 )
 
 select
-    'task-' || md5(company_domain) as task_external_id,
+    {{ dwh_external_id('Task', 'company_domain') }} as task_external_id,
     left(
         'Reach out to ' || trim(coalesce(primary_first_name, '') || ' ' || coalesce(primary_last_name, ''))
         || ' about their new ' || plan || ' workspace',
@@ -27,8 +25,12 @@ select
         when primary_existing_contact_id is null then primary_contact_external_id
         else primary_existing_contact_external_id
     end as contact_external_id,
-    'opp-' || md5(company_domain) as opportunity_external_id
+    {{ dwh_external_id('Opportunity', 'company_domain') }} as opportunity_external_id
 from customers
 where
-    'task-' || md5(company_domain) not in (select deleted_records.dwh_external_id from deleted_records)
-    and 'opp-' || md5(company_domain) not in (select deleted_records.dwh_external_id from deleted_records)
+    {{ dwh_external_id('Task', 'company_domain') }} not in (
+        select deleted_records.dwh_external_id from deleted_records
+    )
+    and {{ dwh_external_id('Opportunity', 'company_domain') }} not in (
+        select deleted_records.dwh_external_id from deleted_records
+    )

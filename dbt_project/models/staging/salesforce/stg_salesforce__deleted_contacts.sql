@@ -8,7 +8,8 @@ versions as (
     select
         record:payload:Id::varchar as contact_id,
         record:payload:MasterRecordId::varchar as master_record_id,
-        record:payload:Email::varchar as email,
+        record:payload:Email::varchar as email_raw,
+        nullif(lower(trim(record:payload:Email::varchar)), '') as email,
         record:payload:AccountId::varchar as account_id,
         record:payload:Dwh_External_Id__c::varchar as dwh_external_id,
         coalesce(record:payload:IsDeleted::boolean, false) as is_deleted,

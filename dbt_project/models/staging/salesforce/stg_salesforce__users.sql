@@ -5,7 +5,7 @@ with source as (
 versions as (
     select
         record:payload:Id::varchar as user_id,
-        record:payload:Username::varchar as username,
+        lower(trim(record:payload:Username::varchar)) as username,
         record:payload:Email::varchar as email,
         record:payload:FirstName::varchar as first_name,
         record:payload:LastName::varchar as last_name,

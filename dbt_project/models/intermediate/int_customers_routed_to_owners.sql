@@ -7,12 +7,12 @@
 -- assignments: a backfill, a late signup or a roster change never moves a customer already handed to an
 -- active manager.
 with people as (
-    select * from {{ ref('int_signup_people') }}
+    select * from {{ ref('int_people_matched_to_salesforce') }}
 ),
 
--- Live accounts only: the deleted ones are the people model's business (int_signup_people).
+-- Live accounts only: the deleted ones are the people model's business (int_people_matched_to_salesforce).
 account_domains as (
-    select * from {{ ref('int_salesforce__account_domains') }}
+    select * from {{ ref('int_accounts_mapped_to_domains') }}
     where not is_deleted
 ),
 
@@ -29,14 +29,14 @@ roster as (
         ) - 1 as rotation_slot,
         count(*) over (partition by roster_seed.sales_region) as rotation_size
     from {{ ref('account_manager_roster') }} as roster_seed
-    inner join users on lower(roster_seed.username) = lower(users.username)
+    inner join users on lower(roster_seed.username) = users.username
     where users.is_active
 ),
 
 -- Always one row: the default owner's Id, or null when that user is missing or inactive.
 default_owner as (
-    select max(user_id) as user_id from users
-    where lower(username) = lower('{{ var("default_owner_username") }}') and is_active
+    select max(users.user_id) as user_id from users
+    where {{ is_placeholder_owner('users') }} and users.is_active
 ),
 
 customers as (
@@ -58,7 +58,8 @@ primary_people as (
 ),
 
 -- The first signup (in landing order) whose lead is owned by a seller (an active roster account manager, see
--- int_signup_people): a lead parked with a queue, the default owner or another catch-all user assigns nobody.
+-- int_people_matched_to_salesforce): a lead parked with a queue, the default owner or another catch-all user
+-- assigns nobody.
 lead_owners as (
     select
         customer_key,
@@ -70,16 +71,18 @@ lead_owners as (
     ) = 1
 ),
 
--- Accounts not created by this pipeline, by domain; ours carry 'acct-' || md5(domain) as external id. A company
+-- Accounts not created by this pipeline, by domain; ours carry dwh_external_id('Account', domain). A company
 -- that no live account matches follows a merge: when sales merged the account this pipeline created or keyed for
--- it into another account, that account (int_signup_people.merged_account_id) is the company's.
+-- it into another account, that account (int_people_matched_to_salesforce.merged_account_id) is the company's.
 account_matches as (
     select
         company_domain,
         account_id,
         1 as match_rank
     from account_domains
-    where company_domain is not null and coalesce(dwh_external_id, '') != 'acct-' || md5(company_domain)
+    where
+        company_domain is not null
+        and coalesce(dwh_external_id, '') != {{ dwh_external_id('Account', 'company_domain') }}
     union all
     select
         customer_key as company_domain,
@@ -119,7 +122,7 @@ assigned_owners as (
     left join account_domains as synced_accounts
         on
             not primary_people.is_personal_email
-            and 'acct-' || md5(primary_people.customer_key) = synced_accounts.dwh_external_id
+            and {{ dwh_external_id('Account', 'primary_people.customer_key') }} = synced_accounts.dwh_external_id
     left join users as account_owners
         on
             synced_accounts.owner_id = account_owners.user_id
@@ -168,8 +171,8 @@ select
     routed.*,
     case
         when routed.is_personal_email then null
-        when routed.matched_account_id is null then 'acct-' || md5(routed.company_domain)
-        else coalesce(routed.matched_account_external_id, 'acct-sf-' || routed.matched_account_id)
+        when routed.matched_account_id is null then {{ dwh_external_id('Account', 'routed.company_domain') }}
+        else coalesce(routed.matched_account_external_id, {{ dwh_keyed_account_id('routed.matched_account_id') }})
     end as account_external_id,
     routed.company_domain is not null and routed.matched_account_id is null as is_new_account,
     coalesce(

@@ -57,6 +57,6 @@ latest_event as (
 
 select
     *,
-    -- The extractor already quarantines invalid emails; this second guard keeps them out of every sync.
+    -- No sync uses an invalid email, whatever reached the warehouse (the extractor quarantines them too).
     coalesce(regexp_like(owner_email, '^[a-z0-9._%+''-]+@[a-z0-9.-]+\\.[a-z]{2,}$'), false) as has_valid_email
 from latest_event

@@ -5,7 +5,7 @@
 -- pipeline created was deleted and who has no live contact, and everyone of a company whose account (created or
 -- keyed by this pipeline) was deleted and that no live account matches. So no sync writes for them again.
 with signups as (
-    select * from {{ ref('int_cloud_app__signups') }}
+    select * from {{ ref('int_workspaces_rolled_up') }}
     where has_valid_email
 ),
 
@@ -13,28 +13,60 @@ personal_domains as (
     select email_domain from {{ ref('personal_email_domains') }}
 ),
 
+-- Leads with an email, not converted yet. Once converted (salesforce_lead_conversions) a lead is history and
+-- drops out: the owner it decided stays with the contact and account it converted into, which win from then on.
 leads as (
-    select * from {{ ref('stg_salesforce__leads') }}
+    select
+        lead_id,
+        email,
+        owner_id,
+        created_at
+    from {{ ref('stg_salesforce__leads') }}
+    where not coalesce(is_converted, false) and email is not null
 ),
 
 contacts as (
-    select * from {{ ref('stg_salesforce__contacts') }}
+    select
+        contact_id,
+        email,
+        account_id,
+        owner_id,
+        dwh_external_id,
+        created_at
+    from {{ ref('stg_salesforce__contacts') }}
 ),
 
 users as (
-    select * from {{ ref('stg_salesforce__users') }}
+    select
+        user_id,
+        username,
+        is_active
+    from {{ ref('stg_salesforce__users') }}
 ),
 
 account_domains as (
-    select * from {{ ref('int_salesforce__account_domains') }}
+    select
+        account_id,
+        company_domain,
+        is_deleted
+    from {{ ref('int_accounts_mapped_to_domains') }}
 ),
 
 deleted_records as (
-    select * from {{ ref('int_salesforce__deleted_records') }}
+    select
+        object_name,
+        record_id,
+        dwh_external_id,
+        surviving_record_id,
+        deleted_at
+    from {{ ref('int_deleted_records_resolved') }}
 ),
 
 regions as (
-    select * from {{ ref('cloud_region_sales_regions') }}
+    select
+        cloud_region,
+        sales_region
+    from {{ ref('cloud_region_sales_regions') }}
 ),
 
 signup_domains as (
@@ -72,15 +104,14 @@ people as (
 sellers as (
     select distinct users.user_id
     from users
-    inner join {{ ref('account_manager_roster') }} as roster on lower(users.username) = lower(roster.username)
+    inner join {{ ref('account_manager_roster') }} as roster on users.username = lower(roster.username)
     where users.is_active
 ),
 
--- Leads not converted yet, oldest first. Once converted (salesforce_lead_conversions) a lead is history and drops
--- out: the owner it decided stays with the contact and account it converted into, which win from then on.
+-- The oldest open lead of each email.
 open_leads as (
     select
-        lower(trim(leads.email)) as email,
+        leads.email,
         leads.lead_id,
         leads.owner_id as lead_owner_id,
         coalesce(users.is_active, false) as lead_owner_is_active,
@@ -88,14 +119,13 @@ open_leads as (
     from leads
     left join users on leads.owner_id = users.user_id
     left join sellers on leads.owner_id = sellers.user_id
-    where not coalesce(leads.is_converted, false) and leads.email is not null
-    qualify row_number() over (partition by lower(trim(leads.email)) order by leads.created_at, leads.lead_id) = 1
+    qualify row_number() over (partition by leads.email order by leads.created_at, leads.lead_id) = 1
 ),
 
 -- Contacts typed in by sales (or any system but this pipeline): ours carry our external id.
 existing_contacts as (
     select
-        lower(trim(email)) as email,
+        email,
         contact_id,
         dwh_external_id,
         account_id,
@@ -103,8 +133,8 @@ existing_contacts as (
     from contacts
     where
         email is not null
-        and coalesce(dwh_external_id, '') != 'cont-' || md5(lower(trim(email)))
-    qualify row_number() over (partition by lower(trim(email)) order by created_at, contact_id) = 1
+        and coalesce(dwh_external_id, '') != {{ dwh_external_id('Contact', 'email') }}
+    qualify row_number() over (partition by email order by created_at, contact_id) = 1
 ),
 
 -- Contacts this pipeline created (our external id): the owner they have in Salesforce, while active and not
@@ -115,7 +145,9 @@ synced_contacts as (
         users.user_id as active_owner_id
     from contacts
     inner join users on contacts.owner_id = users.user_id and users.is_active
-    where contacts.dwh_external_id like 'cont-%' and not {{ is_placeholder_owner('users') }}
+    where
+        contacts.dwh_external_id like '{{ dwh_external_id_prefix("Contact") }}%'
+        and not {{ is_placeholder_owner('users') }}
 ),
 
 -- Contacts this pipeline created that are in the recycle bin; a merged-away one names the live contact it is now.
@@ -126,10 +158,12 @@ deleted_synced_contacts as (
         survivors.dwh_external_id as surviving_contact_external_id
     from deleted_records
     left join contacts as survivors on deleted_records.surviving_record_id = survivors.contact_id
-    where deleted_records.object_name = 'Contact' and deleted_records.dwh_external_id like 'cont-%'
+    where
+        deleted_records.object_name = 'Contact'
+        and deleted_records.dwh_external_id like '{{ dwh_external_id_prefix("Contact") }}%'
 ),
 
--- Accounts this pipeline created ('acct-' || md5(domain)) or keyed ('acct-sf-' || Id) that are in the recycle
+-- Accounts this pipeline created or keyed (macros dwh_external_id, dwh_keyed_account_id) that are in the recycle
 -- bin, with their company domain; a merged-away one names the live account it is now.
 deleted_company_accounts as (
     select
@@ -139,7 +173,9 @@ deleted_company_accounts as (
         deleted_records.deleted_at
     from deleted_records
     left join account_domains on deleted_records.record_id = account_domains.account_id
-    where deleted_records.object_name = 'Account' and deleted_records.dwh_external_id like 'acct-%'
+    where
+        deleted_records.object_name = 'Account'
+        and deleted_records.dwh_external_id like '{{ dwh_external_id_prefix("Account") }}%'
 ),
 
 live_account_domains as (
@@ -150,6 +186,7 @@ live_account_domains as (
 people_domains as (
     select
         people.*,
+        {{ dwh_external_id('Contact', 'people.email') }} as contact_external_id,
         coalesce(registrable_domains.registrable_domain, people.email_domain) as company_domain,
         personal_email_domains.email_domain is not null or personal_company_domains.email_domain is not null
             as is_personal_email
@@ -174,7 +211,8 @@ company_deletions as (
     inner join deleted_company_accounts
         on
             signup_companies.company_domain = deleted_company_accounts.company_domain
-            or 'acct-' || md5(signup_companies.company_domain) = deleted_company_accounts.dwh_external_id
+            or deleted_company_accounts.dwh_external_id
+            = {{ dwh_external_id('Account', 'signup_companies.company_domain') }}
     where signup_companies.company_domain not in (select live_account_domains.company_domain from live_account_domains)
     qualify row_number() over (
         partition by signup_companies.company_domain
@@ -187,7 +225,6 @@ company_deletions as (
 
 select
     people.*,
-    'cont-' || md5(people.email) as contact_external_id,
     regions.sales_region,
     case when people.is_personal_email then people.email else people.company_domain end as customer_key,
     open_leads.lead_id as matched_lead_id,
@@ -205,8 +242,8 @@ from people_domains as people
 left join regions on people.cloud_region = regions.cloud_region
 left join open_leads on people.email = open_leads.email
 left join existing_contacts on people.email = existing_contacts.email
-left join synced_contacts on 'cont-' || md5(people.email) = synced_contacts.dwh_external_id
-left join deleted_synced_contacts on 'cont-' || md5(people.email) = deleted_synced_contacts.dwh_external_id
+left join synced_contacts on people.contact_external_id = synced_contacts.dwh_external_id
+left join deleted_synced_contacts on people.contact_external_id = deleted_synced_contacts.dwh_external_id
 left join company_deletions on not people.is_personal_email and people.company_domain = company_deletions.company_domain
 where
     -- The person's own contact was deleted (not merged) and no live contact has their email.

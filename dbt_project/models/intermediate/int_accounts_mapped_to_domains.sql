@@ -56,7 +56,7 @@ website_hosts as (
 contact_email_domains as (
     select
         contacts.account_id,
-        split_part(lower(trim(contacts.email)), '@', 2) as email_domain
+        split_part(contacts.email, '@', 2) as email_domain
     from contacts
     inner join accounts on contacts.account_id = accounts.account_id and contacts.is_deleted = accounts.is_deleted
     where contacts.email is not null
