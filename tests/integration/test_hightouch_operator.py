@@ -31,10 +31,9 @@ from tests.integration.hightouch_fixtures import (
 )
 
 RUN = uuid.uuid4().hex[:6]  # external ids unique to this module: Salesforce state persists
-NEVER_RUN = {
+NEVER_RUN = {  # a sync nobody triggers: the monitor must flag it
     "id": "2004",
     "slug": "test-never-run",
-    "description": "A sync nobody triggers: the monitor must flag it.",
     "model": "ANALYTICS.HT_TESTS.ACCOUNTS",
     "primary_key": "ACCOUNT_EXTERNAL_ID",
     "destination_object": "Account",
