@@ -111,7 +111,7 @@ integration: setup  ## tests against a local cloud they start and stop themselve
 # Two workers, whole modules each (--dist loadfile), each worker with its own local cloud: one worker's DAG runs
 # and waits overlap the other's. The slowest tests are listed at the end.
 test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
-	$(VPY) -m pytest -n 2 --dist loadfile --durations=15
+	$(VPY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
 	$(VPY) -m dev.bench

@@ -50,6 +50,18 @@ def report() -> list[str]:
     return _REPORT
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked ``long_running`` come first, longest first. `make test` hands whole modules to its two
+    workers in this order (``--dist loadfile --no-loadscope-reorder``), so the long DAG-running modules do not
+    start last and leave one worker alone at the end."""
+
+    def longest_first(item: pytest.Item) -> float:
+        marker = item.get_closest_marker("long_running")
+        return -float(marker.kwargs.get("minutes", 1)) if marker else 0.0
+
+    items.sort(key=longest_first)  # stable: a module's tests stay together and in order
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if WORKER and _REPORT:  # a worker hands its lines to the controller, which prints the summary
         (BASE_TEST_STATE / f"measured-{WORKER}.txt").write_text("\n".join(_REPORT) + "\n")

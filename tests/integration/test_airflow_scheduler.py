@@ -16,6 +16,8 @@ from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
+pytestmark = pytest.mark.long_running(minutes=5)
+
 SMOKE_DAG = "smoke_local_cloud"
 ACTIVATION = "activate_salesforce"
 CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"

@@ -17,6 +17,8 @@ from include.connections import CLOUD_APP_API
 from include.settings import raw_table
 from tests.integration.conftest import TEST_PORTS, dags_test, source_config
 
+pytestmark = pytest.mark.long_running(minutes=3)
+
 BASE = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
 AUTH = {"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}
 FAST = RetryPolicy(attempts=6, initial_wait=0.05, max_wait=5)

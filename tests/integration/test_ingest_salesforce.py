@@ -15,6 +15,8 @@ from include.settings import raw_table
 from tests.integration.conftest import TEST_PORTS, dags_test
 from tests.integration.salesforce_fixtures import merge, results
 
+pytestmark = pytest.mark.long_running(minutes=2.5)
+
 
 def _next_boundary(moment: datetime) -> datetime:
     """The first 15-minute boundary strictly after ``moment`` (a run's data interval ends there)."""

@@ -38,8 +38,8 @@ from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_se
 from tests.integration.salesforce_fixtures import merge, results
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
 
-# Each test's setup runs a DAG or dbt (activate_salesforce: 2-3 min alone, several times that on a loaded machine).
-pytestmark = pytest.mark.timeout(1800)
+# Each test's setup runs a DAG or dbt.
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=4.5)]
 RUN = uuid.uuid4().hex[:6]
 SYNCS = {sync.slug: sync for sync in default_syncs().syncs}
 HT_AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
