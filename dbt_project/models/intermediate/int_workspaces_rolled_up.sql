@@ -22,7 +22,8 @@ with events as (
     changed_workspaces as (
         select distinct events.workspace_id
         from events
-        inner join lookback on events.loaded_interval_start >= lookback.since
+        -- An empty table (a first run before any signup landed) has no newest interval: take every workspace.
+        inner join lookback on lookback.since is null or events.loaded_interval_start >= lookback.since
     ),
 {% endif %}
 
