@@ -68,6 +68,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if WORKER:  # a worker's own summary goes nowhere: the controller reads the lines the workers handed over
+        return
     lines = list(_REPORT)
     if not CHECKOUT:
         lines.append("no dev/ here (the deployment image): tests/integration and tests/static were not collected")
