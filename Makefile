@@ -108,10 +108,11 @@ unit: setup  ## fast tests: no services
 integration: setup  ## tests against a local cloud they start and stop themselves
 	$(VPY) -m pytest -m integration
 
-# Two workers, whole modules each (--dist loadfile), each worker with its own local cloud: one worker's DAG runs
-# and waits overlap the other's. The slowest tests are listed at the end.
+# Three workers, whole modules each (--dist loadfile), each worker with its own local cloud: much of a DAG run is
+# waiting (schedules, polls, hand-offs), so three overlap better than two even on 2 cores. The slowest tests are
+# listed at the end.
 test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
-	$(VPY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15
+	$(VPY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
 	$(VPY) -m dev.bench

@@ -19,8 +19,8 @@ NOT_IN_IMAGE = "needs the repository checkout (dev/, docs/, tooling), which the 
 # LOCALCLOUD_TEST_PORT_OFFSET (added to every test port) or the LOCALCLOUD_TEST_*_PORT variables of
 # tests/integration/conftest.py.
 BASE_TEST_STATE = Path(os.environ.get("LOCALCLOUD_TEST_STATE", REPO_ROOT / ".local" / "test"))
-# `make test` runs the modules on two pytest-xdist workers: each has its own local cloud, with its own state
-# and ports (worker n: every test port + 100 n), so the two never meet.
+# `make test` runs the modules on pytest-xdist workers: each has its own local cloud, with its own state and
+# ports (worker n: every test port + 100 n), so they never meet.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 TEST_STATE = BASE_TEST_STATE / WORKER if WORKER else BASE_TEST_STATE
 PORT_OFFSET = int(os.environ.get("LOCALCLOUD_TEST_PORT_OFFSET", 0)) + 100 * int(WORKER.removeprefix("gw") or 0)
@@ -51,7 +51,7 @@ def report() -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules marked ``long_running`` come first, longest first. `make test` hands whole modules to its two
+    """Modules marked ``long_running`` come first, longest first. `make test` hands whole modules to its
     workers in this order (``--dist loadfile --no-loadscope-reorder``), so the long DAG-running modules do not
     start last and leave one worker alone at the end."""
 
