@@ -4,9 +4,9 @@ the records Salesforce holds now, through the same ``salesforce_crm`` connection
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
+from unittest import mock
 
 from dev.localcloud.services import trust_local_ca
 from dev.localcloud.settings import CloudSettings
@@ -61,26 +61,12 @@ def warehouse_rows(settings: CloudSettings, interval_start: str) -> tuple[list[d
     return signups, sources
 
 
-@contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def salesforce_records(cloud_env: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
     """Every record the page may follow a signup to, per object (deleted ones left out, as `query` does)."""
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
 
     from include.connections import SALESFORCE
 
-    with _environment(cloud_env):
+    with mock.patch.dict(os.environ, cloud_env):
         client = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
         return {name: client.query_all(soql)["records"] for name, soql in SOQL.items()}

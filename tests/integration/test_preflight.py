@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 import requests
@@ -106,20 +107,6 @@ def hightouch_workspace(*calls: tuple[str, str, dict[str, Any] | None]) -> Itera
         assert reset.status_code == 204
 
 
-@contextmanager
-def environment(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def sync_id(slug: str) -> str:
     return default_syncs().by_slug(slug).id
 
@@ -186,19 +173,19 @@ BROKEN: dict[str, tuple[str, Callable[[], Any], str, str]] = {
     ),
     "a Hightouch connection with a login": (
         "hightouch",
-        lambda: environment(**hightouch_with_login()),
+        lambda: mock.patch.dict(os.environ, hightouch_with_login()),
         "Hightouch: connection",
         "leave the login empty and put the API key in the password",
     ),
     "a bucket that does not exist": (
         "s3",
-        lambda: environment(LANDING_BUCKET="no-such-bucket"),
+        lambda: mock.patch.dict(os.environ, LANDING_BUCKET="no-such-bucket"),
         "S3: landing bucket no-such-bucket",
         "create the bucket no-such-bucket, or set LANDING_BUCKET",
     ),
     "a file format the warehouse does not have": (
         "snowflake",
-        lambda: environment(SNOWFLAKE_LANDING_FILE_FORMAT="CSV_FORMAT"),
+        lambda: mock.patch.dict(os.environ, SNOWFLAKE_LANDING_FILE_FORMAT="CSV_FORMAT"),
         f"Snowflake: file format {TEST_RAW_DATABASE}.LANDING.CSV_FORMAT",
         "python -m include.warehouse.bootstrap",
     ),

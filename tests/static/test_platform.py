@@ -86,7 +86,7 @@ def _mentions(text: str) -> list[str]:
 @pytest.mark.parametrize(
     "text",
     [
-        "measured facts are in ../shared/NOTES.md",
+        "the measured facts are in a NOTES.md beside the checkout",
         "(These machines have no Docker engine, so compose is checked statically.)",
         "fails on other engineers' test runs",
     ],
