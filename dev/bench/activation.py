@@ -96,27 +96,28 @@ def next_boundary(moment: datetime, minutes: int = 15) -> datetime:
 
 def trigger_syncs(cloud: Cloud) -> list[dict[str, Any]]:
     """The syncs in syncs.yaml order through the Hightouch API, each waited for; fails unless all succeed."""
+    from dev.hightouch.workspace import sync_ids
     from include.hightouch.syncs import default_syncs
 
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {HIGHTOUCH_TOKEN}"
     runs = []
-    for sync in default_syncs().syncs:
-        response = session.post(f"{hightouch_url(cloud)}/syncs/trigger", data={"syncSlug": sync.slug}, timeout=30)
+    for slug, sync_id in sync_ids(default_syncs()).items():
+        response = session.post(f"{hightouch_url(cloud)}/syncs/trigger", data={"syncSlug": slug}, timeout=30)
         response.raise_for_status()
         run_id = response.json()["id"]
         deadline = time.monotonic() + 600
         while True:
-            body = session.get(f"{hightouch_url(cloud)}/syncs/{sync.id}/runs", params={"runId": run_id}, timeout=30)
+            body = session.get(f"{hightouch_url(cloud)}/syncs/{sync_id}/runs", params={"runId": run_id}, timeout=30)
             body.raise_for_status()
             state = body.json()["data"][0]
             if state["status"] in {"success", "warning", "failed", "cancelled", "interrupted"}:
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"sync {sync.slug} run {run_id} not finished in 600 s")
+                raise RuntimeError(f"sync {slug} run {run_id} not finished in 600 s")
             time.sleep(0.5)
         if state["status"] != "success":
-            raise RuntimeError(f"sync {sync.slug} run {run_id}: {state['status']} {state.get('error')}")
+            raise RuntimeError(f"sync {slug} run {run_id}: {state['status']} {state.get('error')}")
         runs.append(state)
     return runs
 

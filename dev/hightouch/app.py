@@ -113,7 +113,7 @@ def run_body(run: Mapping[str, Any]) -> dict[str, Any]:
 def sync_body(ws: WorkspaceSync, store: Store) -> dict[str, Any]:
     """A sync as ``Sync`` of the reference shows it (``GET /syncs``, ``GET /syncs/{syncId}``)."""
     sync = ws.sync
-    last = store.latest_run(sync.id)
+    last = store.latest_run(str(ws.id))
     external_id_column = next((c for c, f in sync.field_mapping.items() if f == sync.external_id_field), None)
     configuration: dict[str, Any] = {
         "object": sync.destination_object,
@@ -279,7 +279,7 @@ def create_app(
             raise HTTPException(400, "Either syncId or syncSlug is required")
         if ws.disabled:
             raise HTTPException(400, f"Sync {ws.id} is disabled")
-        run = runner.trigger(ws.sync, full_resync=fields.get("fullResync", "false").lower() == "true")
+        run = runner.trigger(ws.id, ws.sync, full_resync=fields.get("fullResync", "false").lower() == "true")
         return {"id": str(run["id"])}
 
     @app.get(f"{API}/syncs", dependencies=[Depends(authorize)])
@@ -331,7 +331,7 @@ def create_app(
         limit: Annotated[int, Query(ge=0)] = 100,
         orderBy: Literal["id", "createdAt", "startedAt", "finishedAt"] = "id",
     ) -> dict[str, Any]:
-        sync_id = find(syncId).sync.id
+        sync_id = str(find(syncId).id)
         runs = [run_body(run) for run in store.runs(sync_id)]
         if runId is not None:
             runs = [run for run in runs if run["id"] == runId]
@@ -383,7 +383,7 @@ def create_app(
 
     @app.get(f"{API}/syncs/{{syncId}}/runs/{{runId}}/errors", dependencies=[Depends(authorize)])
     def run_errors(syncId: int, runId: int) -> dict[str, Any]:
-        sync_id = find(syncId).sync.id
+        sync_id = str(find(syncId).id)
         if store.run(sync_id, runId) is None:
             raise HTTPException(404, f"Run {runId} not found")
         return {"data": store.row_errors(str(runId))}

@@ -121,23 +121,23 @@ class SyncRunner:
             store.save_run(run)
         threading.Thread(target=self._work, name="hightouch-runner", daemon=True).start()
 
-    def trigger(self, sync: Sync, full_resync: bool = False) -> dict[str, Any]:
-        run = self.store.create_run(sync.id, new_run())
-        self._queue.put({"run": run, "sync": sync, "full_resync": full_resync})
+    def trigger(self, sync_id: int, sync: Sync, full_resync: bool = False) -> dict[str, Any]:
+        run = self.store.create_run(str(sync_id), new_run())
+        self._queue.put({"run": run, "sync_id": str(sync_id), "sync": sync, "full_resync": full_resync})
         return run
 
     def _work(self) -> None:
         while True:
             job = self._queue.get()
             try:
-                self._execute(job["sync"], job["run"], job["full_resync"])
+                self._execute(job["sync_id"], job["sync"], job["run"], job["full_resync"])
             except Exception as exc:
                 log.exception("run %s crashed", job["run"]["id"])
                 job["run"].update(status="failed", error=f"Internal error: {exc}", finishedAt=now_iso())
                 self.store.save_run(job["run"])
 
     def _send(
-        self, sync: Sync, run: dict[str, Any], rows: list[tuple[str, dict[str, Any], str]]
+        self, sync_id: str, sync: Sync, run: dict[str, Any], rows: list[tuple[str, dict[str, Any], str]]
     ) -> tuple[dict[str, str], list[tuple[str, str]], str | None]:
         """Write ``(key, record, hash)`` rows batch by batch; return (written key -> hash, row errors, fatal error).
 
@@ -169,14 +169,14 @@ class SyncRunner:
                 for (key, _, _), result in zip(batch, results, strict=True)
                 if not result.ok
             ]
-            self.store.record_synced(sync.id, batch_written, [])
+            self.store.record_synced(sync_id, batch_written, [])
             written |= batch_written
             done += len(batch)
             run.update(completionRatio=round(done / len(rows), 4))
             self.store.save_run(run)
         return written, errors, None
 
-    def _execute(self, sync: Sync, run: dict[str, Any], full_resync: bool) -> None:
+    def _execute(self, sync_id: str, sync: Sync, run: dict[str, Any], full_resync: bool) -> None:
         store = self.store
         run.update(status="querying", startedAt=now_iso())
         store.save_run(run)
@@ -199,7 +199,7 @@ class SyncRunner:
             store.save_run(run)
             return
 
-        previous = {} if full_resync else store.synced_hashes(sync.id)
+        previous = {} if full_resync else store.synced_hashes(sync_id)
         current = {key: build_record(sync, row) for key, row in zip(keys, rows, strict=True)}
         hashes = {key: row_hash(record) for key, record in current.items()}
         added = [k for k in current if k not in previous]
@@ -211,9 +211,9 @@ class SyncRunner:
         store.save_run(run)
 
         to_write = added + changed
-        written, errors, fatal = self._send(sync, run, [(key, current[key], hashes[key]) for key in to_write])
+        written, errors, fatal = self._send(sync_id, sync, run, [(key, current[key], hashes[key]) for key in to_write])
         # Removed rows are left in Salesforce (Hightouch's default for upserts) and no longer tracked.
-        store.record_synced(sync.id, {}, removed)
+        store.record_synced(sync_id, {}, removed)
         store.add_row_errors(run["id"], errors)
 
         failed_keys = {k for k, _ in errors}

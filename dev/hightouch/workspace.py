@@ -1,7 +1,9 @@
 """The emulated workspace: the catalogue's syncs and their models, as changed through the API and admin endpoints.
 
 The catalogue (a syncs-as-code file, ``include/hightouch/syncs.yaml`` by default) is how the workspace starts:
-one sync per entry, with the entry's id and slug, and one table model per (table, primary key) it reads.
+one sync per entry, with the entry's slug, and one table model per (table, primary key) it reads. Sync ids are the
+emulator's own (the catalogue has none: a real workspace assigns them): numbered in catalogue order from
+``FIRST_SYNC_ID``, as a workspace numbers syncs in the order they were created.
 Changes persist in the store over that start: ``PATCH /syncs/{id}`` (``disabled``, ``schedule``),
 ``PATCH /models/{id}`` (``name``, ``primaryKey``, ``table.name``) and ``DELETE /_admin/syncs/{id}`` (the sync no
 longer exists). ``DELETE /_admin/workspace`` drops them all. Runs read the sync as changed: a model pointed at
@@ -21,6 +23,12 @@ WORKSPACE_ID = 42
 SOURCE_ID = 1  # the warehouse
 DESTINATION_ID = 1  # Salesforce
 CREATED_AT = "2026-01-01T00:00:00.000Z"
+FIRST_SYNC_ID = 1001
+
+
+def sync_ids(catalogue: SyncCatalogue) -> dict[str, int]:
+    """The emulator's id of each sync, by slug."""
+    return {entry.slug: FIRST_SYNC_ID + position for position, entry in enumerate(catalogue.syncs)}
 
 
 @dataclass(frozen=True)
@@ -37,20 +45,18 @@ class Model:
 @dataclass(frozen=True)
 class WorkspaceSync:
     sync: Sync  # the catalogue entry with its model's current table and primary key
+    id: int
     model_id: int
     disabled: bool
     schedule: dict[str, Any] | None
     updated_at: str
-
-    @property
-    def id(self) -> int:
-        return int(self.sync.id)
 
 
 class Workspace:
     def __init__(self, catalogue: SyncCatalogue, store: Store) -> None:
         self.catalogue = catalogue
         self.store = store
+        self._ids = sync_ids(catalogue)
         # One model per (table, primary key) of the catalogue, numbered by the first sync that reads it.
         self._model_of: dict[str, int] = {}
         self._base_models: dict[int, dict[str, str]] = {}
@@ -58,9 +64,9 @@ class Workspace:
         for entry in catalogue.syncs:
             key = (entry.model, entry.primary_key)
             if key not in seen:
-                seen[key] = int(entry.id)
-                self._base_models[int(entry.id)] = {"table": entry.model, "primaryKey": entry.primary_key}
-            self._model_of[entry.id] = seen[key]
+                seen[key] = self._ids[entry.slug]
+                self._base_models[self._ids[entry.slug]] = {"table": entry.model, "primaryKey": entry.primary_key}
+            self._model_of[entry.slug] = seen[key]
         names = [table.split(".")[-1] for table, _ in seen]
         for model_id, (table, _) in zip(self._base_models, seen, strict=True):
             name = table.split(".")[-1]
@@ -90,9 +96,9 @@ class Workspace:
             table=current["table"],
             updated_at=changed.get("updatedAt", CREATED_AT),
             sync_ids=tuple(
-                int(entry.id)
+                self._ids[entry.slug]
                 for entry in self.catalogue.syncs
-                if self._model_of[entry.id] == model_id and entry.id not in removed
+                if self._model_of[entry.slug] == model_id and str(self._ids[entry.slug]) not in removed
             ),
         )
 
@@ -103,17 +109,18 @@ class Workspace:
     # Syncs
 
     def syncs(self) -> list[WorkspaceSync]:
-        return [ws for entry in self.catalogue.syncs if (ws := self.sync(int(entry.id))) is not None]
+        return [ws for entry in self.catalogue.syncs if (ws := self.sync(self._ids[entry.slug])) is not None]
 
     def sync(self, sync_id: int) -> WorkspaceSync | None:
-        entry = next((s for s in self.catalogue.syncs if int(s.id) == sync_id), None)
-        if entry is None or entry.id in self._removed():
+        entry = next((s for s in self.catalogue.syncs if self._ids[s.slug] == sync_id), None)
+        if entry is None or str(sync_id) in self._removed():
             return None
-        changed = self.store.overrides("sync").get(entry.id, {})
-        model = self.model(self._model_of[entry.id])
+        changed = self.store.overrides("sync").get(str(sync_id), {})
+        model = self.model(self._model_of[entry.slug])
         assert model is not None
         return WorkspaceSync(
             sync=entry.model_copy(update={"model": model.table, "primary_key": model.primary_key}),
+            id=sync_id,
             model_id=model.id,
             disabled=bool(changed.get("disabled", False)),
             schedule=changed.get("schedule"),

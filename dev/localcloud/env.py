@@ -165,7 +165,8 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "LANDING_BUCKET": settings.bucket,
         "LOCALCLOUD_HOME": str(settings.home),
         "LOCALCLOUD_STAGE_URL": settings.stage_url,
-        # dbt's `local` target turns on the stand-in's compatibility macros (dbt_project/macros/fakesnow/).
+        # For dbt from the command line: profiles.yml's `local` output holds the stand-in's host and port (Airflow
+        # builds its profile from the snowflake connection instead).
         "DBT_TARGET": "local",
         # The stand-in warehouse has no roles or grants, and the Hightouch emulator signs in with none: no role is
         # named for Hightouch's source, so the preflight has no grants to check (include/preflight/snowflake.py).

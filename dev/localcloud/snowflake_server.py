@@ -13,16 +13,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import fakesnow.server
 import snowflake.connector.errors
+import sqlglot
 from fakesnow import info_schema, macros
 from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import GLOBAL_DATABASE_NAME, FakeSnow
 from fakesnow.transforms import show
+from sqlglot import exp
 
 from dev.localcloud.certs import SERVER_CERT, ensure_certificates
 from dev.localcloud.serve import serve
@@ -67,6 +70,67 @@ class PersistentFakeSnow(FakeSnow):
 
 _fakesnow_execute = FakeSnowflakeCursor.execute
 
+_LEADING_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+
+
+# CREATE [OR REPLACE] TEMPORARY TABLE|VIEW db.schema.name: Snowflake keeps the object in that schema for the
+# session; DuckDB only has temporary objects in its own "temp" catalogue and refuses the qualified name.
+_QUALIFIED_TEMPORARY = re.compile(
+    r"^(" + _LEADING_COMMENTS + r"create\s+(?:or\s+replace\s+)?)"
+    r"(?:local\s+|global\s+)?temp(?:orary)?\s+"
+    r"((?:table|view)\s+[^\s(]+\.[^\s(]+)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def _qualify_merge_insert_values(sql: str) -> str:
+    """MERGE ... WHEN NOT MATCHED THEN INSERT (c) VALUES (c): Snowflake reads an unqualified VALUES column from the
+    source row (there is no target row), as dbt-snowflake's merge relies on; fakesnow's MERGE rewrite finds it
+    ambiguous. Qualify such columns with the source's alias."""
+    merge = sqlglot.parse_one(sql, read="snowflake")
+    source = merge.args.get("using")
+    whens = merge.args.get("whens")
+    if not isinstance(merge, exp.Merge) or source is None or whens is None:
+        return sql
+    changed = False
+    for when in whens.expressions:
+        insert = when.args.get("then")
+        values = insert.expression if isinstance(insert, exp.Insert) else None
+        for column in values.find_all(exp.Column) if values is not None else ():
+            if not column.table:
+                column.set("table", exp.to_identifier(source.alias_or_name))
+                changed = True
+    return merge.sql(dialect="snowflake") if changed else sql
+
+
+def _is_merge(sql: str) -> bool:
+    return re.match(_LEADING_COMMENTS + r"merge\s", sql, re.IGNORECASE | re.DOTALL) is not None
+
+
+def _is_begin(sql: str) -> bool:
+    pattern = _LEADING_COMMENTS + r"begin(?:\s+(?:work|transaction))?\s*(?:;|/\*|--|$)"
+    return re.match(pattern, sql, re.IGNORECASE | re.DOTALL) is not None
+
+
+def rewrite_for_duckdb(sql: str) -> str:
+    """What production sends, rewritten where the stand-in cannot run it as written (dev/README.md lists each)."""
+    if _is_merge(sql):
+        return _qualify_merge_insert_values(sql)
+    return _QUALIFIED_TEMPORARY.sub(r"\1\2", sql, count=1)
+
+
+def _close_empty_transaction_before_merge(cursor: FakeSnowflakeCursor, sql: str) -> None:
+    """dbt-snowflake wraps each MERGE in BEGIN ... COMMIT. fakesnow runs a MERGE as several DuckDB statements through
+    a temporary table, which DuckDB cannot write in a transaction that already holds another database. A
+    transaction opened just before the MERGE holds nothing yet: end it, so the MERGE runs as its own
+    transaction, and the COMMIT that follows finds none (fakesnow, like Snowflake, accepts that)."""
+    connection = cursor._conn
+    if _is_merge(sql) and getattr(connection, "_last_statement_was_begin", False):
+        with contextlib.suppress(duckdb.TransactionException):  # none open: nothing to end
+            cursor._duck_conn.commit()
+        connection._in_transaction = False
+    connection._last_statement_was_begin = _is_begin(sql)
+
 
 def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwargs: Any) -> Any:
     """Turn engine errors fakesnow does not translate into Snowflake SQL errors.
@@ -75,6 +139,9 @@ def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwa
     once with an error code (e.g. 100069 for a JSON file COPY cannot parse), and that is what clients
     and tests must see. The session's aborted transaction is rolled back so the session stays usable.
     """
+    if args and isinstance(args[0], str):
+        _close_empty_transaction_before_merge(self, args[0])
+        args = (rewrite_for_duckdb(args[0]), *args[1:])
     try:
         return _fakesnow_execute(self, *args, **kwargs)
     except duckdb.Error as exc:

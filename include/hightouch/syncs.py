@@ -31,7 +31,6 @@ class ParentReference(_Strict):
 
 
 class Sync(_Strict):
-    id: str = Field(pattern=r"^\d+$")
     slug: str = Field(pattern=r"^[a-z0-9-]+$")
     model: str = Field(description="fully qualified warehouse table the sync reads")
     primary_key: str
@@ -64,9 +63,8 @@ class SyncCatalogue(_Strict):
     @model_validator(mode="after")
     def _unique_and_ordered(self) -> SyncCatalogue:
         slugs = [s.slug for s in self.syncs]
-        ids = [s.id for s in self.syncs]
-        if len(set(slugs)) != len(slugs) or len(set(ids)) != len(ids):
-            raise ValueError("sync ids and slugs must be unique")
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("sync slugs must be unique")
         seen: set[str] = set()
         for sync in self.syncs:
             missing = [d for d in sync.depends_on if d not in seen]

@@ -26,6 +26,8 @@ MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # the top-level key of profiles.yml). Rename either there and here together.
 PROJECT_NAME = "operational_pipeline"
 PROFILE_NAME = "operational_pipeline"
+# The target Cosmos names the profile it writes (dbt's `target.name`); no model or macro branches on it.
+TARGET_NAME = "prod"
 # The schema dbt would use for a model without one; every model here names its own (see generate_schema_name).
 DEFAULT_SCHEMA = "DBT"
 
@@ -56,11 +58,12 @@ def project_config() -> ProjectConfig:
 
 
 def profile_config() -> ProfileConfig:
-    """The `local` target turns on the stand-in's compatibility macros; anything else is real Snowflake.
-    Password or key pair: whatever the connection holds (include/transform/snowflake_profile.py)."""
+    """The profile Cosmos writes from the Airflow Snowflake connection, the same target wherever it runs: only the
+    connection differs. Password or key pair: whatever the connection holds (include/transform/snowflake_profile.py).
+    """
     return ProfileConfig(
         profile_name=PROFILE_NAME,
-        target_name=os.environ.get("DBT_TARGET", "prod"),
+        target_name=TARGET_NAME,
         profile_mapping=SnowflakeConnectionProfileMapping(
             conn_id=SNOWFLAKE,
             # One thread for the node tasks: each runs a single node, so more would only list relations

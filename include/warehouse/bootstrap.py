@@ -57,7 +57,7 @@ def bootstrap(stage_url: str, storage_integration: str | None = None, conn_id: s
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Bootstrap the warehouse objects the pipeline needs.")
-    parser.add_argument("--stage-url", required=True, help="s3://bucket/ in production, file:///dir/ locally")
+    parser.add_argument("--stage-url", required=True, help="the stage's location, e.g. s3://my-landing-bucket/")
     parser.add_argument("--storage-integration", help="Snowflake storage integration for the S3 stage")
     parser.add_argument("--conn-id", default=SNOWFLAKE)
     args = parser.parse_args(argv)

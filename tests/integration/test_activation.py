@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import requests
 
+from dev.hightouch.workspace import sync_ids as emulator_sync_ids
 from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
@@ -109,11 +110,11 @@ def _hightouch_runs() -> dict[str, list[dict[str, Any]]]:
     """Every run of every sync, newest first, from the Hightouch API."""
     headers = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
     runs = {}
-    for sync in default_syncs().syncs:
-        response = requests.get(f"{HIGHTOUCH}/syncs/{sync.id}/runs", params={"limit": 100}, headers=headers, timeout=10)
+    for slug, sync_id in emulator_sync_ids(default_syncs()).items():
+        response = requests.get(f"{HIGHTOUCH}/syncs/{sync_id}/runs", params={"limit": 100}, headers=headers, timeout=10)
         response.raise_for_status()
         body = response.json()
-        runs[sync.slug] = body["data"] if isinstance(body, dict) else body
+        runs[slug] = body["data"] if isinstance(body, dict) else body
     return runs
 
 

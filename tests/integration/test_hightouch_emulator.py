@@ -70,7 +70,7 @@ def _salesforce():
 
 def test_sync_by_slug_upserts_accounts(hightouch) -> None:
     _operator(sync_slug="test-accounts").execute({})
-    run = _latest_run("2001")
+    run = _latest_run("1001")
     assert run["status"] == "success"
     assert run["plannedRows"] == {"addedCount": 3, "changedCount": 0, "removedCount": 0}
     assert run["successfulRows"]["addedCount"] == 3
@@ -85,8 +85,8 @@ def test_sync_by_slug_upserts_accounts(hightouch) -> None:
 
 
 def test_sync_by_id_links_contacts_to_accounts_by_external_id(hightouch) -> None:
-    _operator(sync_id="2002").execute({})
-    assert _latest_run("2002")["status"] == "success"
+    _operator(sync_id="1002").execute({})
+    assert _latest_run("1002")["status"] == "success"
     sf = _salesforce()
     contacts = sf.query_all(
         f"SELECT LastName, AccountId FROM Contact WHERE Dwh_External_Id__c LIKE 'cont-{RUN}-%' ORDER BY LastName"
@@ -101,7 +101,7 @@ def test_sync_by_id_links_contacts_to_accounts_by_external_id(hightouch) -> None
 
 def test_second_trigger_with_unchanged_rows_plans_nothing(hightouch) -> None:
     _operator(sync_slug="test-accounts").execute({})
-    run = _latest_run("2001")
+    run = _latest_run("1001")
     assert run["status"] == "success"
     assert run["plannedRows"] == {"addedCount": 0, "changedCount": 0, "removedCount": 0}
     assert run["querySize"] == 3
@@ -112,7 +112,7 @@ def test_a_changed_row_is_the_only_one_sent(hightouch) -> None:
         f"UPDATE ANALYTICS.HT_TESTS.ACCOUNTS SET WEBSITE = 'initech.io' WHERE ACCOUNT_EXTERNAL_ID = 'acct-{RUN}-1'"
     )
     _operator(sync_slug="test-accounts").execute({})
-    run = _latest_run("2001")
+    run = _latest_run("1001")
     assert run["plannedRows"] == {"addedCount": 0, "changedCount": 1, "removedCount": 0}
     assert run["successfulRows"]["changedCount"] == 1
     website = _salesforce().query(f"SELECT Website FROM Account WHERE Dwh_External_Id__c = 'acct-{RUN}-1'")
@@ -128,11 +128,11 @@ def test_partly_failing_rows_give_warning_which_fails_the_task_on_request(highto
     )
     with pytest.raises(AirflowException, match=r"failed with status: warning"):
         _operator(sync_slug="test-contacts", error_on_warning=True).execute({})
-    run = _latest_run("2002")
+    run = _latest_run("1002")
     assert run["status"] == "warning"
     assert run["plannedRows"]["addedCount"] == 2
     assert (run["successfulRows"]["addedCount"], run["failedRows"]["addedCount"]) == (1, 1)
-    errors = requests.get(f"{BASE}/syncs/2002/runs/{run['id']}/errors", headers=AUTH, timeout=5).json()["data"]
+    errors = requests.get(f"{BASE}/syncs/1002/runs/{run['id']}/errors", headers=AUTH, timeout=5).json()["data"]
     assert [e["primaryKey"] for e in errors] == [f"cont-{RUN}-3"]
     assert "REQUIRED_FIELD_MISSING" in errors[0]["message"]
 
@@ -142,7 +142,7 @@ def test_partly_failing_rows_give_warning_which_fails_the_task_on_request(highto
         f" 'acct-{RUN}-3')"
     )
     _operator(sync_slug="test-contacts").execute({})
-    retry = _latest_run("2002")
+    retry = _latest_run("1002")
     assert (retry["status"], retry["plannedRows"]["addedCount"], retry["failedRows"]["addedCount"]) == ("warning", 2, 1)
 
     # Once the model is fixed, the row goes through and the sync is clean again.
@@ -150,7 +150,7 @@ def test_partly_failing_rows_give_warning_which_fails_the_task_on_request(highto
         f"UPDATE ANALYTICS.HT_TESTS.CONTACTS SET LAST_NAME = 'Body' WHERE CONTACT_EXTERNAL_ID = 'cont-{RUN}-3'"
     )
     _operator(sync_slug="test-contacts").execute({})
-    fixed = _latest_run("2002")
+    fixed = _latest_run("1002")
     assert (fixed["status"], fixed["plannedRows"]["addedCount"], fixed["successfulRows"]["addedCount"]) == (
         "success",
         1,
@@ -163,7 +163,7 @@ def test_broken_model_fails_the_run_and_the_task_with_its_error(hightouch) -> No
 
     with pytest.raises(AirflowException, match=r"failed with status: failed.*DOES_NOT_EXIST"):
         _operator(sync_slug="test-broken-model").execute({})
-    run = _latest_run("2003")
+    run = _latest_run("1003")
     assert run["status"] == "failed"
     assert "Query failed" in run["error"]
 
@@ -202,13 +202,13 @@ RUN_FIELDS = {
 
 
 def test_syncs_models_and_runs_have_the_fields_of_the_api_reference(hightouch) -> None:
-    sync = requests.get(f"{BASE}/syncs/2001", headers=AUTH, timeout=5).json()
+    sync = requests.get(f"{BASE}/syncs/1001", headers=AUTH, timeout=5).json()
     assert set(sync) == SYNC_FIELDS
-    assert (sync["id"], sync["slug"], sync["workspaceId"], sync["modelId"]) == (2001, "test-accounts", 42, 2001)
+    assert (sync["id"], sync["slug"], sync["workspaceId"], sync["modelId"]) == (1001, "test-accounts", 42, 1001)
     assert (sync["schedule"], sync["disabled"], sync["status"]) == (None, False, "success")
     assert sync["primaryKey"] == "ACCOUNT_EXTERNAL_ID"
     assert sync["referencedColumns"] == ["ACCOUNT_EXTERNAL_ID", "ACCOUNT_NAME", "WEBSITE"]
-    assert sync["lastRunAt"] == _latest_run("2001")["createdAt"]
+    assert sync["lastRunAt"] == _latest_run("1001")["createdAt"]
 
     model = requests.get(f"{BASE}/models/{sync['modelId']}", headers=AUTH, timeout=5).json()
     assert set(model) == MODEL_FIELDS
@@ -217,7 +217,7 @@ def test_syncs_models_and_runs_have_the_fields_of_the_api_reference(hightouch) -
         {"name": "ANALYTICS.HT_TESTS.ACCOUNTS"},
         "ACCOUNT_EXTERNAL_ID",
     )
-    assert (model["syncs"], model["lastRunSize"]) == ([2001], _latest_run("2001")["querySize"])
+    assert (model["syncs"], model["lastRunSize"]) == ([1001], _latest_run("1001")["querySize"])
     models = requests.get(f"{BASE}/models", headers=AUTH, timeout=5).json()
     assert [m["table"]["name"] for m in models["data"]] == [
         "ANALYTICS.HT_TESTS.ACCOUNTS",
@@ -226,12 +226,12 @@ def test_syncs_models_and_runs_have_the_fields_of_the_api_reference(hightouch) -
     ]
     assert models["hasMore"] is False
     by_slug = requests.get(f"{BASE}/models", params={"slug": model["slug"]}, headers=AUTH, timeout=5).json()
-    assert [m["id"] for m in by_slug["data"]] == [2001]
+    assert [m["id"] for m in by_slug["data"]] == [1001]
 
-    run = _latest_run("2001")
+    run = _latest_run("1001")
     assert set(run) == RUN_FIELDS
     assert isinstance(run["id"], int)
-    triggered = requests.post(f"{BASE}/syncs/trigger", json={"syncId": "2003"}, headers=AUTH, timeout=5).json()
+    triggered = requests.post(f"{BASE}/syncs/trigger", json={"syncId": "1003"}, headers=AUTH, timeout=5).json()
     assert list(triggered) == ["id"]
     assert isinstance(triggered["id"], str)
 
@@ -242,20 +242,20 @@ def test_lists_filter_page_and_order_as_documented(hightouch) -> None:
         return [s["slug"] for s in body["data"]], body["hasMore"]
 
     assert slugs(slug="test-contacts") == (["test-contacts"], False)
-    assert slugs(modelId=2002) == (["test-contacts"], False)
+    assert slugs(modelId=1002) == (["test-contacts"], False)
     assert slugs(limit=2) == (["test-accounts", "test-contacts"], True)
     assert slugs(limit=2, offset=2) == (["test-broken-model"], False)
     assert slugs(orderBy="slug") == (["test-accounts", "test-broken-model", "test-contacts"], False)
 
-    runs = requests.get(f"{BASE}/syncs/2001/runs", headers=AUTH, timeout=5).json()
+    runs = requests.get(f"{BASE}/syncs/1001/runs", headers=AUTH, timeout=5).json()
     assert len(runs["data"]) > 1, "runs without limit: Hightouch's default page of 100, not 5"
     ids = [r["id"] for r in runs["data"]]
     assert ids == sorted(ids, reverse=True), "this emulator lists newest first by default (--runs-order)"
-    one = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": ids[-1]}, headers=AUTH, timeout=5).json()
+    one = requests.get(f"{BASE}/syncs/1001/runs", params={"runId": ids[-1]}, headers=AUTH, timeout=5).json()
     assert [r["id"] for r in one["data"]] == [ids[-1]]
-    none = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": 1}, headers=AUTH, timeout=5).json()
+    none = requests.get(f"{BASE}/syncs/1001/runs", params={"runId": 1}, headers=AUTH, timeout=5).json()
     assert none == {"data": [], "hasMore": False}
-    recent = requests.get(f"{BASE}/syncs/2001/runs", params={"after": runs["data"][0]["startedAt"]}, headers=AUTH,
+    recent = requests.get(f"{BASE}/syncs/1001/runs", params={"after": runs["data"][0]["startedAt"]}, headers=AUTH,
                           timeout=5).json()  # fmt: skip
     assert [r["id"] for r in recent["data"]] == [ids[0]]
 
@@ -277,26 +277,26 @@ def test_a_workspace_can_be_misconfigured_through_the_api_and_reset(hightouch) -
     """What preflight checks, broken one at a time as a user could break it in Hightouch, then reset."""
     interval = {"type": "interval", "schedule": {"interval": {"unit": "day", "quantity": 1}}}
     try:
-        patched = requests.patch(f"{BASE}/syncs/2001", json={"disabled": True, "schedule": interval}, headers=AUTH,
+        patched = requests.patch(f"{BASE}/syncs/1001", json={"disabled": True, "schedule": interval}, headers=AUTH,
                                  timeout=5)  # fmt: skip
         assert (patched.status_code, patched.json()["disabled"], patched.json()["schedule"]) == (200, True, interval)
-        refused = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5)
-        assert (refused.status_code, refused.json()) == (400, {"error": "Sync 2001 is disabled"})
+        refused = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "1001"}, headers=AUTH, timeout=5)
+        assert (refused.status_code, refused.json()) == (400, {"error": "Sync 1001 is disabled"})
 
-        model = requests.patch(f"{BASE}/models/2002", json={"table": {"name": "ANALYTICS.HT_TESTS.OTHER"},
+        model = requests.patch(f"{BASE}/models/1002", json={"table": {"name": "ANALYTICS.HT_TESTS.OTHER"},
                                "primaryKey": "EMAIL"}, headers=AUTH, timeout=5).json()  # fmt: skip
         assert (model["table"], model["primaryKey"]) == ({"name": "ANALYTICS.HT_TESTS.OTHER"}, "EMAIL")
-        assert requests.get(f"{BASE}/syncs/2002", headers=AUTH, timeout=5).json()["primaryKey"] == "EMAIL"
+        assert requests.get(f"{BASE}/syncs/1002", headers=AUTH, timeout=5).json()["primaryKey"] == "EMAIL"
 
-        not_emulated = requests.patch(f"{BASE}/syncs/2002", json={"configuration": {}}, headers=AUTH, timeout=5)
+        not_emulated = requests.patch(f"{BASE}/syncs/1002", json={"configuration": {}}, headers=AUTH, timeout=5)
         assert (not_emulated.status_code, not_emulated.json()["message"]) == (422, "Validation failed")
-        unknown = requests.patch(f"{BASE}/models/2002", json={"color": "red"}, headers=AUTH, timeout=5)
+        unknown = requests.patch(f"{BASE}/models/1002", json={"color": "red"}, headers=AUTH, timeout=5)
         assert (unknown.status_code, unknown.json()["details"]) == (422, {"color": "unknown field"})
 
-        assert requests.delete(f"{BASE}/_admin/syncs/2003", headers=AUTH, timeout=5).status_code == 204
+        assert requests.delete(f"{BASE}/_admin/syncs/1003", headers=AUTH, timeout=5).status_code == 204
         assert requests.get(f"{BASE}/syncs", params={"slug": "test-broken-model"}, headers=AUTH,
                             timeout=5).json()["data"] == []  # fmt: skip
-        assert requests.get(f"{BASE}/syncs/2003", headers=AUTH, timeout=5).status_code == 404
+        assert requests.get(f"{BASE}/syncs/1003", headers=AUTH, timeout=5).status_code == 404
     finally:
         assert requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).status_code == 204
     restored = requests.get(f"{BASE}/syncs", headers=AUTH, timeout=5).json()["data"]
@@ -317,10 +317,10 @@ def test_pacing_sends_small_batches_and_reports_progress_after_each(hightouch) -
     )
     requests.put(pacing, json={"batchSize": 1, "pauseSeconds": 1}, headers=AUTH, timeout=5).raise_for_status()
     try:
-        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5).json()["id"]
+        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "1001"}, headers=AUTH, timeout=5).json()["id"]
         ratios = []
         for _ in range(200):
-            run = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
+            run = requests.get(f"{BASE}/syncs/1001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
             run = run.json()["data"][0]
             if run["status"] == "processing" and run["completionRatio"] not in ratios:
                 ratios.append(run["completionRatio"])
@@ -335,12 +335,12 @@ def test_pacing_sends_small_batches_and_reports_progress_after_each(hightouch) -
 
 
 def test_runs_and_sync_state_survive_a_restart(hightouch) -> None:
-    before = _latest_run("2001")
+    before = _latest_run("1001")
     stop_group(PidFile(hightouch["state_dir"] / "hightouch.pid").read_live_pid())
     _start(hightouch["state_dir"])
-    assert _latest_run("2001") == before
+    assert _latest_run("1001") == before
     _operator(sync_slug="test-accounts").execute({})
-    assert _latest_run("2001")["plannedRows"] == {"addedCount": 0, "changedCount": 0, "removedCount": 0}
+    assert _latest_run("1001")["plannedRows"] == {"addedCount": 0, "changedCount": 0, "removedCount": 0}
 
 
 def test_a_run_reads_the_table_its_model_points_at_now(hightouch) -> None:
@@ -350,11 +350,11 @@ def test_a_run_reads_the_table_its_model_points_at_now(hightouch) -> None:
         " WEBSITE VARCHAR)"
     )
     try:
-        requests.patch(f"{BASE}/models/2001", json={"table": {"name": "ANALYTICS.HT_TESTS.ACCOUNTS_EMPTY"}},
+        requests.patch(f"{BASE}/models/1001", json={"table": {"name": "ANALYTICS.HT_TESTS.ACCOUNTS_EMPTY"}},
                        headers=AUTH, timeout=5).raise_for_status()  # fmt: skip
-        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "2001"}, headers=AUTH, timeout=5).json()["id"]
+        run_id = requests.post(f"{BASE}/syncs/trigger", data={"syncId": "1001"}, headers=AUTH, timeout=5).json()["id"]
         for _ in range(100):
-            run = requests.get(f"{BASE}/syncs/2001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
+            run = requests.get(f"{BASE}/syncs/1001/runs", params={"runId": run_id}, headers=AUTH, timeout=5)
             run = run.json()["data"][0]
             if run["status"] not in {"queued", "querying", "processing"}:
                 break

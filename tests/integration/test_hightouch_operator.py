@@ -106,10 +106,10 @@ def test_before_any_run_every_sync_is_reported_never_run(hightouch) -> None:
 
 def test_successful_sync_returns_the_run_with_exact_counts(hightouch, capsys) -> None:
     first = _operator("test-accounts").execute({})
-    run_id = str(_latest_run("2001")["id"])
+    run_id = str(_latest_run("1001")["id"])
     assert first == {
         "sync_slug": "test-accounts",
-        "sync_id": "2001",
+        "sync_id": "1001",
         "run_id": run_id,
         "status": "success",
         "planned_rows": {"added": 3, "changed": 0, "removed": 0},
@@ -119,13 +119,13 @@ def test_successful_sync_returns_the_run_with_exact_counts(hightouch, capsys) ->
         "error": None,
     }
     line = (
-        f"Hightouch sync test-accounts (id 2001) run {run_id}: success | planned added=3 changed=0 removed=0"
+        f"Hightouch sync test-accounts (id 1001) run {run_id}: success | planned added=3 changed=0 removed=0"
         " | successful added=3 changed=0 removed=0 | failed added=0 changed=0 removed=0 | query size 3"
     )
     assert line in capsys.readouterr().out  # the task log (structlog writes it to stdout outside a worker)
 
     second = _operator("test-accounts").execute({})
-    assert second["run_id"] == str(_latest_run("2001")["id"]) != run_id
+    assert second["run_id"] == str(_latest_run("1001")["id"]) != run_id
     assert (second["status"], second["planned_rows"], second["successful_rows"], second["query_size"]) == (
         "success",
         ZERO,
@@ -140,10 +140,10 @@ def test_failing_rows_fail_the_task_with_run_id_status_and_failed_count(hightouc
     # One contact goes through, one is rejected: warning, which fails the task by default.
     with pytest.raises(AirflowException) as warned:
         _operator("test-contacts").execute({})
-    run = _latest_run("2002")
+    run = _latest_run("1002")
     assert (run["status"], run["failedRows"]["addedCount"]) == ("warning", 1)
     assert str(warned.value).startswith(
-        f"Hightouch sync test-contacts (id 2002) run {run['id']} ended with status warning: 1 failed row "
+        f"Hightouch sync test-contacts (id 1002) run {run['id']} ended with status warning: 1 failed row "
         "(added=1 changed=0 removed=0); Hightouch error: 1 of 2 rows failed; "
     )
     assert "REQUIRED_FIELD_MISSING" in str(warned.value)
@@ -163,7 +163,7 @@ def test_failing_rows_fail_the_task_with_run_id_status_and_failed_count(hightouc
     # Only the rejected row is retried and it fails again: the run failed, whatever error_on_warning says.
     with pytest.raises(AirflowException, match=r"run (\d+) ended with status failed: 1 failed row ") as failed:
         _operator("test-contacts", error_on_warning=False).execute({})
-    assert f"run {_latest_run('2002')['id']} " in str(failed.value)
+    assert f"run {_latest_run('1002')['id']} " in str(failed.value)
 
 
 def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
@@ -171,9 +171,9 @@ def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
 
     with pytest.raises(AirflowException) as failed:
         _operator("test-broken-model").execute({})
-    run = _latest_run("2003")
+    run = _latest_run("1003")
     assert str(failed.value).startswith(
-        f"Hightouch sync test-broken-model (id 2003) run {run['id']} ended with status failed: 0 failed rows"
+        f"Hightouch sync test-broken-model (id 1003) run {run['id']} ended with status failed: 0 failed rows"
         " (added=0 changed=0 removed=0); Hightouch error: Query failed: "
     )
     assert "DOES_NOT_EXIST" in str(failed.value)
@@ -182,14 +182,14 @@ def test_a_broken_model_fails_the_task_with_hightouchs_error(hightouch) -> None:
 def test_a_disabled_sync_fails_at_once_and_is_not_triggered(hightouch) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
-    before = _latest_run("2001")["id"]
-    requests.patch(f"{BASE}/syncs/2001", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
+    before = _latest_run("1001")["id"]
+    requests.patch(f"{BASE}/syncs/1001", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
     try:
-        with pytest.raises(AirflowFailException, match=r"^Hightouch sync test-accounts \(id 2001\) is disabled in"):
+        with pytest.raises(AirflowFailException, match=r"^Hightouch sync test-accounts \(id 1001\) is disabled in"):
             _operator("test-accounts").execute({})
     finally:
         requests.delete(f"{BASE}/_admin/workspace", headers=AUTH, timeout=5).raise_for_status()
-    assert _latest_run("2001")["id"] == before
+    assert _latest_run("1001")["id"] == before
 
 
 def test_an_unknown_slug_fails_at_once_naming_the_slug_and_the_workspace(hightouch, monkeypatch) -> None:
@@ -220,8 +220,8 @@ def test_a_run_id_that_answers_no_run_fails_clearly(hightouch) -> None:
     from airflow.sdk.exceptions import AirflowException
     from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 
-    with pytest.raises(AirflowException, match=r"run 999999 .*sync 2001"):
-        _operator("test-accounts")._wait_for_run(HightouchHook(hightouch_conn_id=CONN_ID), "2001", "999999")
+    with pytest.raises(AirflowException, match=r"run 999999 .*sync 1001"):
+        _operator("test-accounts")._wait_for_run(HightouchHook(hightouch_conn_id=CONN_ID), "1001", "999999")
 
 
 def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
@@ -243,7 +243,7 @@ def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
         ("test-broken-model", False),
         ("test-never-run", False),
     ]
-    for verdict, sync_id in zip(verdicts[1:3], ["2002", "2003"], strict=True):
+    for verdict, sync_id in zip(verdicts[1:3], ["1002", "1003"], strict=True):
         latest = _latest_run(sync_id)
         assert (verdict.run_id, verdict.status, verdict.error) == (str(latest["id"]), latest["status"], latest["error"])
         assert verdict.failed_rows == latest["failedRows"]["addedCount"]
@@ -265,7 +265,7 @@ def test_monitor_skips_disabled_syncs_and_keeps_missing_and_extra_syncs_apart(hi
     catalogue = hightouch["catalogue"]
     missing = catalogue.by_slug("test-never-run").model_copy(update={"id": "2999", "slug": "test-not-in-hightouch"})
     expected = SyncCatalogue(syncs=(*catalogue.syncs[:3], missing))
-    requests.patch(f"{BASE}/syncs/2003", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
+    requests.patch(f"{BASE}/syncs/1003", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
     try:
         report = check_workspace(CONN_ID, expected)
     finally:
@@ -296,5 +296,5 @@ def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None
     assert re.search(
         rf"AirflowFailException: {n} of {n} Hightouch syncs unhealthy: salesforce-accounts: not found", output
     )
-    assert re.search(r"not in syncs.yaml \(not judged\): test-accounts \(id 2001, status \w+\)", output)
+    assert re.search(r"not in syncs.yaml \(not judged\): test-accounts \(id 1001, status \w+\)", output)
     assert "state=failed" in output, output[-4000:]

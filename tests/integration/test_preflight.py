@@ -21,6 +21,7 @@ from unittest import mock
 import pytest
 import requests
 
+from dev.hightouch.workspace import sync_ids as emulator_sync_ids
 from dev.localcloud.env import read_env_file
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.connections import HIGHTOUCH, SALESFORCE, env_var_name
@@ -108,7 +109,7 @@ def hightouch_workspace(*calls: tuple[str, str, dict[str, Any] | None]) -> Itera
 
 
 def sync_id(slug: str) -> str:
-    return default_syncs().by_slug(slug).id
+    return str(emulator_sync_ids(default_syncs())[slug])
 
 
 def hightouch_with_login() -> dict[str, str]:

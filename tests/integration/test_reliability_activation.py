@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import requests
 
+from dev.hightouch.workspace import sync_ids as emulator_sync_ids
 from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
@@ -42,6 +43,7 @@ from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_ru
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=4.5)]
 RUN = uuid.uuid4().hex[:6]
 SYNCS = {sync.slug: sync for sync in default_syncs().syncs}
+SYNC_IDS = emulator_sync_ids(default_syncs())
 HT_AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
 SF_FAULTS = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/_admin/faults"
 ZERO = {"addedCount": 0, "changedCount": 0, "removedCount": 0}
@@ -118,14 +120,14 @@ def _operator(slug: str):
 
 def _runs(slug: str, limit: int = 5) -> list[dict[str, Any]]:
     response = requests.get(
-        f"{HIGHTOUCH}/syncs/{SYNCS[slug].id}/runs", params={"limit": limit}, headers=HT_AUTH, timeout=10
+        f"{HIGHTOUCH}/syncs/{SYNC_IDS[slug]}/runs", params={"limit": limit}, headers=HT_AUTH, timeout=10
     )
     response.raise_for_status()
     return response.json()["data"]
 
 
 def _row_errors(slug: str, run_id: str) -> list[dict[str, str]]:
-    response = requests.get(f"{HIGHTOUCH}/syncs/{SYNCS[slug].id}/runs/{run_id}/errors", headers=HT_AUTH, timeout=10)
+    response = requests.get(f"{HIGHTOUCH}/syncs/{SYNC_IDS[slug]}/runs/{run_id}/errors", headers=HT_AUTH, timeout=10)
     response.raise_for_status()
     return response.json()["data"]
 
@@ -600,7 +602,7 @@ def test_rejected_rows_fail_the_task_and_the_retry_adds_no_duplicates(warehouse_
         planned - 1,
     )
     assert str(failed.value).startswith(
-        f"Hightouch sync {slug} (id {SYNCS[slug].id}) run {run['id']} ended with status warning: 1 failed row "
+        f"Hightouch sync {slug} (id {SYNC_IDS[slug]}) run {run['id']} ended with status warning: 1 failed row "
         f"(added=1 changed=0 removed=0); Hightouch error: 1 of {planned} rows failed; first: {key}: UNABLE_TO_LOCK_ROW"
     )
     assert [e["primaryKey"] for e in _row_errors(slug, run["id"])] == [key]
@@ -677,7 +679,7 @@ def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_
     error = outcome.get("error")
     assert isinstance(error, AirflowException), outcome
     assert str(error).startswith(
-        f"Hightouch sync {slug} (id {SYNCS[slug].id}) run {run['id']} ended with status warning: {planned - 2} failed "
+        f"Hightouch sync {slug} (id {SYNC_IDS[slug]}) run {run['id']} ended with status warning: {planned - 2} failed "
         f"rows (added={planned - 2} changed=0 removed=0); Hightouch error: {planned - 2} of {planned} rows failed; "
         "Salesforce unreachable: "
     )

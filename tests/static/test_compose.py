@@ -350,7 +350,7 @@ def test_the_env_scan_finds_reads_direct_and_through_helpers(tmp_path) -> None:
 @pytest.mark.parametrize("name", AIRFLOW_AND_WORKER)
 def test_every_setting_the_dags_read_is_set_with_the_dags_default(services, name) -> None:
     reads = _pipeline_env_reads()
-    assert {"LANDING_BUCKET", "SNOWFLAKE_RAW_DATABASE", "DBT_TARGET"} <= set(reads)
+    assert {"LANDING_BUCKET", "SNOWFLAKE_RAW_DATABASE"} <= set(reads)
     raw = services[name]["environment"]
     for variable, default in reads.items():
         assert variable in raw, f"{name}: the DAGs read {variable}, compose does not set it"

@@ -325,10 +325,10 @@ def test_a_failed_sync_is_unhealthy_though_its_first_runs_listed_succeeded(fake_
     from airflow.sdk.exceptions import AirflowFailException
 
     syncs, runs = [], {}
-    for entry in default_syncs().syncs:
+    for number, entry in enumerate(default_syncs().syncs, start=1):
         failing = entry.slug == "salesforce-accounts"
-        syncs.append(sync(int(entry.id), entry.slug, "failed" if failing else "success", _iso(1)))
-        runs[entry.id] = (
+        syncs.append(sync(number, entry.slug, "failed" if failing else "success", _iso(1)))
+        runs[str(number)] = (
             [run(n, "success", _iso(40 - n)) for n in range(1, 13)] + [run(13, "failed", _iso(1), error="boom")]
             if failing
             else [run(1, "success", _iso(1))]
