@@ -19,6 +19,8 @@ from faker import Faker
 PERSONAL_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me")
 # Cloud regions of the app, and the sales region each belongs to (dbt routes owners by the latter).
 CLOUD_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1")
+# The UTC offset (hours) the app writes a workspace's timestamps in: its region's local standard time.
+REGION_UTC_OFFSETS = {"us-east-1": -5, "us-west-2": -8, "eu-west-1": 0, "eu-central-1": 1, "ap-southeast-1": 8}
 # Names that break naive code: accents, non-Latin scripts, apostrophes.
 UNICODE_NAMES = (("Zoë", "Ångström"), ("José", "Núñez"), ("Björk", "Guðmundsdóttir"), ("李", "小龍"),
                  ("Łukasz", "Żółć"), ("Siobhán", "O'Brien"), ("Søren", "Kierkegård"), ("Ήρα", "Παππάς"))  # fmt: skip

@@ -347,7 +347,7 @@ def _page(
     # Nothing is visible after now: never generate the future (a window may end in 2100).
     for event in generator.events(resume, min(end, now), as_of=now):
         item = event.to_api()
-        key = (item["created_at"], item["event_id"])
+        key = (iso(event.created_at), event.event_id)  # the UTC instant orders and pages, whatever offset is sent
         if after and key <= after:
             continue
         generated.append((key, item, False))
@@ -366,9 +366,10 @@ def visible_events(
     """Ground truth for a window: what the API returns across all its pages (for tests and benchmarks),
     injected raw records included, in the API's order."""
     window = (iso(start), iso(end))
-    events = [e.to_api() for e in WorkspaceGenerator(config).events(start, end, as_of=as_of)]
-    events += CreatedStore(state_dir / "created.sqlite").window(*window, None, 10**9)
-    keyed: list[tuple[tuple[str, str], Any]] = [((e["created_at"], e["event_id"]), e) for e in events]
+    generated = WorkspaceGenerator(config).events(start, end, as_of=as_of)
+    keyed: list[tuple[tuple[str, str], Any]] = [((iso(e.created_at), e.event_id), e.to_api()) for e in generated]
+    created = CreatedStore(state_dir / "created.sqlite").window(*window, None, 10**9)
+    keyed += [((e["created_at"], e["event_id"]), e) for e in created]
     if (state_dir / "raw_events.sqlite").exists():
         keyed += RawStore(state_dir / "raw_events.sqlite").window(*window, None, 10**9)
     return [record for _, record in sorted(keyed, key=lambda entry: entry[0])]

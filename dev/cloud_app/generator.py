@@ -11,10 +11,10 @@ import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from dev.world import CLOUD_REGIONS, PERSONAL_DOMAINS, UNICODE_NAMES, World, build_world, email_for
+from dev.world import CLOUD_REGIONS, PERSONAL_DOMAINS, REGION_UTC_OFFSETS, UNICODE_NAMES, World, build_world, email_for
 
 PLANS = ("free", "starter", "professional", "enterprise_trial")
 PLAN_WEIGHTS = (50, 25, 15, 10)
@@ -27,6 +27,7 @@ MESS_KINDS = (
     "duplicate_event",
     "unicode_name",
     "late_arrival",
+    "compact_offset",
 )
 LATE_BY = timedelta(hours=2)
 
@@ -62,15 +63,18 @@ class Event:
         return (self.created_at, self.event_id)
 
     def to_api(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "created_at": iso(self.created_at),
-            **self.workspace,
-        }
+        """The event as the API sends it: ``created_at`` in the workspace region's own UTC offset (RFC 3339), or, for
+        the ``compact_offset`` mess, with an offset written without its colon (-0500), which Python parses and
+        Snowflake's automatic detection does not document."""
+        offset = timedelta(hours=REGION_UTC_OFFSETS.get(str(self.workspace.get("region")), 0))
+        local = self.created_at.astimezone(timezone(offset)).isoformat(timespec="milliseconds")
+        if "compact_offset" in self.mess:
+            local = local[:-3] + local[-2:]
+        return {"event_id": self.event_id, "event_type": self.event_type, "created_at": local, **self.workspace}
 
 
 def iso(moment: datetime) -> str:
+    """The instant in UTC, RFC 3339 with a Z: the API's paging and window sort key."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

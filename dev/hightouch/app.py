@@ -328,7 +328,7 @@ def create_app(
         before: dt.datetime | None = None,
         within: Annotated[float | None, Query(ge=0)] = None,
         offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=0)] = 100,
+        limit: Annotated[int, Query(ge=0)] = 5,  # ListSyncRuns: "limit" defaults to 5 in Hightouch's OpenAPI document
         orderBy: Literal["id", "createdAt", "startedAt", "finishedAt"] = "id",
     ) -> dict[str, Any]:
         sync_id = str(find(syncId).id)

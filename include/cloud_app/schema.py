@@ -23,6 +23,12 @@ _EMAIL_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u2
 _TEXT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 MAX_TEXT = 255
+# RFC 3339 date-time: "T" between date and time, an offset of "Z" or ±HH:MM. Python parses more (±HHMM, ±HH, a space
+# for the "T", ISO 8601's basic format), but staging casts created_at with Snowflake's automatic detection, whose
+# documented formats write the offset as TZH:TZM
+# (https://docs.snowflake.com/en/sql-reference/date-time-input-output, "Supported formats for AUTO detection"): a
+# value it may not parse is quarantined here with its reason instead of breaking the staging view.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 # Clock skew we tolerate between the source and us before calling a timestamp "from the future".
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -128,6 +134,9 @@ def _lone_surrogate(value: Any, path: str = "") -> str | None:
 
 
 def _parse_instant(value: str) -> datetime | None:
+    """The instant an RFC 3339 date-time names, in UTC; None for any other form."""
+    if not _RFC3339.match(value):
+        return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -159,7 +168,8 @@ def classify(
         return None, _reason_from(exc), detail[:500]
     created_at = _parse_instant(event.created_at)
     if created_at is None:
-        return None, QuarantineReason.INVALID_TIMESTAMP, f"created_at is not ISO 8601 with a zone: {event.created_at!r}"
+        detail = f"created_at is not an RFC 3339 date-time (offset Z or ±HH:MM): {event.created_at!r}"
+        return None, QuarantineReason.INVALID_TIMESTAMP, detail
     if created_at > now + FUTURE_TOLERANCE:
         return None, QuarantineReason.FUTURE_TIMESTAMP, f"created_at {event.created_at} is in the future"
     if not interval_start <= created_at < interval_end:

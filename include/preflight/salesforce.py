@@ -199,7 +199,8 @@ def requirements(mirror: Mapping[str, Sequence[str]], catalogue: SyncCatalogue, 
 
 
 def fields_by_name(describe: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """Describe's fields by name, case-insensitively (field API names are case-insensitive)."""
+    """Describe's fields by name, case-insensitively: field API names are case-insensitive in SOQL, and the mirror
+    lands every field under the name it selected (include/salesforce/mirror.py, keyed_as_selected)."""
     return {str(f["name"]).lower(): f for f in describe.get("fields") or ()}
 
 

@@ -147,9 +147,17 @@ class MirrorResult:
     loaded: int = 0
 
 
-def _strip_attributes(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def keyed_as_selected(records: Iterable[dict[str, Any]], fields: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Each record without its ``attributes``, every field under the name the mirror selected it by.
+
+    Field API names are case-insensitive in SOQL, so an org whose field is ``DWH_External_ID__c`` answers a query for
+    ``Dwh_External_Id__c``, but a record can carry the org's own capitals, and staging reads the landed JSON by path,
+    which Snowflake matches case-sensitively
+    (https://docs.snowflake.com/en/user-guide/querying-semistructured#traversing-semi-structured-data).
+    Landing every key as selected makes the warehouse independent of how the org capitalises its fields."""
+    selected = {name.lower(): name for name in fields}
     for record in records:
-        yield {k: v for k, v in record.items() if k != "attributes"}
+        yield {selected.get(k.lower(), k): v for k, v in record.items() if k != "attributes"}
 
 
 def extract(salesforce: Any, obj: MirroredObject, since: datetime, until: datetime) -> Iterator[dict[str, Any]]:
@@ -157,7 +165,7 @@ def extract(salesforce: Any, obj: MirroredObject, since: datetime, until: dateti
     (simple-salesforce's ``include_deleted`` sends the SOQL to ``queryAll``; the pages after the first follow
     ``nextRecordsUrl``, which carries on the same ``queryAll`` result)."""
     records = salesforce.query_all_iter(build_soql(obj, since, until), include_deleted=obj.includes_deleted)
-    return _strip_attributes(records)
+    return keyed_as_selected(records, obj.fields)
 
 
 def mirror_object(

@@ -247,8 +247,11 @@ def test_lists_filter_page_and_order_as_documented(hightouch) -> None:
     assert slugs(limit=2, offset=2) == (["test-broken-model"], False)
     assert slugs(orderBy="slug") == (["test-accounts", "test-broken-model", "test-contacts"], False)
 
-    runs = requests.get(f"{BASE}/syncs/1001/runs", headers=AUTH, timeout=5).json()
-    assert len(runs["data"]) > 1, "runs without limit: Hightouch's default page of 100, not 5"
+    runs = requests.get(f"{BASE}/syncs/1001/runs", params={"limit": 1000}, headers=AUTH, timeout=5).json()
+    assert len(runs["data"]) > 1
+    default_page = requests.get(f"{BASE}/syncs/1001/runs", headers=AUTH, timeout=5).json()
+    assert default_page["data"] == runs["data"][:5], "runs without limit: ListSyncRuns' default page of 5"
+    assert default_page["hasMore"] == (len(runs["data"]) > 5)
     ids = [r["id"] for r in runs["data"]]
     assert ids == sorted(ids, reverse=True), "this emulator lists newest first by default (--runs-order)"
     one = requests.get(f"{BASE}/syncs/1001/runs", params={"runId": ids[-1]}, headers=AUTH, timeout=5).json()

@@ -31,8 +31,7 @@ from tests.integration.hightouch_fixtures import (
 )
 
 RUN = uuid.uuid4().hex[:6]  # external ids unique to this module: Salesforce state persists
-NEVER_RUN = {  # a sync nobody triggers: the monitor must flag it
-    "id": "2004",
+NEVER_RUN = {  # a sync nobody triggers: the monitor must flag it (the emulator's fourth sync: id 1004)
     "slug": "test-never-run",
     "model": "ANALYTICS.HT_TESTS.ACCOUNTS",
     "primary_key": "ACCOUNT_EXTERNAL_ID",
@@ -90,7 +89,7 @@ def _operator(slug: str, **kwargs):
 
 def _latest_run(sync_id: str) -> dict:
     """The sync's newest run, by id: this emulator lists runs oldest first."""
-    runs = requests.get(f"{BASE}/syncs/{sync_id}/runs", headers=AUTH, timeout=5).json()["data"]
+    runs = requests.get(f"{BASE}/syncs/{sync_id}/runs", params={"limit": 1000}, headers=AUTH, timeout=5).json()["data"]
     return max(runs, key=lambda run: run["id"])
 
 
@@ -263,7 +262,7 @@ def test_monitor_skips_disabled_syncs_and_keeps_missing_and_extra_syncs_apart(hi
     from include.hightouch.syncs import SyncCatalogue
 
     catalogue = hightouch["catalogue"]
-    missing = catalogue.by_slug("test-never-run").model_copy(update={"id": "2999", "slug": "test-not-in-hightouch"})
+    missing = catalogue.by_slug("test-never-run").model_copy(update={"slug": "test-not-in-hightouch"})
     expected = SyncCatalogue(syncs=(*catalogue.syncs[:3], missing))
     requests.patch(f"{BASE}/syncs/1003", json={"disabled": True}, headers=AUTH, timeout=5).raise_for_status()
     try:
@@ -277,7 +276,7 @@ def test_monitor_skips_disabled_syncs_and_keeps_missing_and_extra_syncs_apart(hi
     ]
     assert report.verdicts[2].reason.startswith("not found in the Hightouch workspace: no sync has the slug")
     assert report.disabled == ("test-broken-model",)
-    assert report.outside_catalogue == ("test-never-run (id 2004, status pending)",)
+    assert report.outside_catalogue == ("test-never-run (id 1004, status pending)",)
 
 
 def test_the_dag_run_is_red_when_a_sync_is_unhealthy(hightouch, dag_env) -> None:

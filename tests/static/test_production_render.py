@@ -127,3 +127,35 @@ def test_temporary_relations_keep_their_database_and_schema(rendered: dict[str, 
         assert table is not None, name
         assert table.catalog, f"{name}: {table} is not database.schema.name"
         assert table.db, f"{name}: {table} is not database.schema.name"
+
+
+def _converts_to_utc(node: exp.Expression) -> bool:
+    return isinstance(node, exp.ConvertTimezone) and node.args["target_tz"].name.upper() == "UTC"
+
+
+def _instants_not_in_utc(query: exp.Expression) -> list[str]:
+    """Instants read from a raw record (a TIMESTAMP_TZ cast or parse of a VARIANT path) that no
+    CONVERT_TIMEZONE('UTC', ...) normalises."""
+    unconverted = []
+    readings = [node for node in query.find_all(exp.Cast) if node.to.this == exp.DataType.Type.TIMESTAMPTZ]
+    readings += list(query.find_all(exp.StrToTime))
+    for node in readings:
+        if node.find(exp.JSONExtract) is None or isinstance(node.this, exp.ConvertTimezone):
+            continue
+        ancestor = node.parent
+        while ancestor is not None and not _converts_to_utc(ancestor):
+            ancestor = ancestor.parent
+        if ancestor is None:
+            unconverted.append(node.sql(dialect="snowflake"))
+    return unconverted
+
+
+def test_staging_reads_every_instant_in_utc(rendered: dict[str, str]) -> None:
+    """Snowflake keeps each TIMESTAMP_TZ value's own offset and derives dates from it
+    (2026-11-01T23:30:00-05:00::date is 2026-11-01 there, 2026-11-02 in UTC); the stand-in stores UTC and cannot
+    show the difference. Staging normalises every instant it reads from a raw record (macro to_utc)."""
+    staging = {name: sql for name, sql in rendered.items() if name.startswith("model stg_")}
+    assert staging
+    for name, sql in staging.items():
+        (query,) = _parse(sql)
+        assert not _instants_not_in_utc(query), f"{name}: instants not normalised to UTC"

@@ -159,3 +159,14 @@ def test_merged_away_records_are_mirrored_with_their_master() -> None:
     for the accounts and contacts this pipeline follows into a merge."""
     for name in ("Account", "Contact"):
         assert "MasterRecordId" in mirror.by_name(name).fields, name
+
+
+def test_fields_land_under_the_names_the_mirror_selected_whatever_the_orgs_capitals() -> None:
+    """SOQL matches field names without regard to case; Snowflake's VARIANT paths do not. A record carrying the org's
+    own capitals (DWH_External_ID__c) lands as staging reads it (record:payload:Dwh_External_Id__c)."""
+    obj = mirror.by_name("Account")
+    client = _Salesforce(
+        [{"attributes": {"type": "Account"}, "ID": "001A", "DWH_External_ID__c": "acct-1", "name": "Acme"}]
+    )
+    (record,) = mirror.extract(client, obj, mirror.EPOCH, datetime(2026, 1, 1, tzinfo=UTC))
+    assert record == {"Id": "001A", "Dwh_External_Id__c": "acct-1", "Name": "Acme"}

@@ -36,7 +36,6 @@ CATALOGUE = SyncCatalogue.model_validate(
     {
         "syncs": [
             {
-                "id": "1",
                 "slug": "salesforce-accounts",
                 "model": "ANALYTICS.MARTS.SYNC_ACCOUNTS",
                 "primary_key": "ACCOUNT_EXTERNAL_ID",
@@ -46,7 +45,6 @@ CATALOGUE = SyncCatalogue.model_validate(
                 "field_mapping": {"ACCOUNT_EXTERNAL_ID": "Dwh_External_Id__c", "ACCOUNT_TYPE": "Type"},
             },
             {
-                "id": "2",
                 "slug": CONTACTS,
                 "model": "ANALYTICS.MARTS.SYNC_CONTACTS",
                 "primary_key": "CONTACT_EXTERNAL_ID",

@@ -20,13 +20,16 @@ DOCUMENTED_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.FF3TZHTZM'
 
 
 def render_macro(name: str, *args: str) -> str:
-    module = jinja2.Environment(autoescape=False).from_string((DBT / "macros" / "salesforce_datetime.sql").read_text())  # noqa: S701 - SQL
+    """The macro rendered with the project's other macros in scope (as dbt renders it)."""
+    macros = "".join((DBT / "macros" / f).read_text() for f in ("to_utc.sql", "salesforce_datetime.sql"))
+    module = jinja2.Environment(autoescape=False).from_string(macros)  # noqa: S701 - SQL
     return str(getattr(module.make_module(), name)(*args)).strip()
 
 
 def test_the_macro_parses_with_the_documented_format() -> None:
     assert render_macro("salesforce_datetime", "record:payload:CreatedDate") == (
-        f"to_timestamp_tz(record:payload:CreatedDate::varchar, '{DOCUMENTED_FORMAT}')"
+        f"convert_timezone('UTC', to_timestamp_tz(record:payload:CreatedDate::varchar, '{DOCUMENTED_FORMAT}'))"
+        "::timestamp_tz"
     )
 
 

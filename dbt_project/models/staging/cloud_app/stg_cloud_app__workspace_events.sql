@@ -6,7 +6,7 @@ typed as (
     select
         record:payload:event_id::varchar as event_id,
         record:payload:event_type::varchar as event_type,
-        record:payload:created_at::timestamp_tz as created_at,
+        {{ to_utc('record:payload:created_at::timestamp_tz') }} as created_at,
         record:payload:workspace_id::varchar as workspace_id,
         record:payload:workspace_name::varchar as workspace_name,
         record:payload:plan::varchar as plan,
@@ -18,7 +18,7 @@ typed as (
         record:payload:owner:first_name::varchar as owner_first_name,
         record:payload:owner:last_name::varchar as owner_last_name,
         nullif(trim(record:payload:owner:company_name::varchar), '') as owner_company_name,
-        record:interval_start::timestamp_tz as loaded_interval_start
+        {{ to_utc('record:interval_start::timestamp_tz') }} as loaded_interval_start
     from source
 )
 
