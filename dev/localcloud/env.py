@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from dev.dbt_docs import cosmos_projects, docs_dir
-from dev.localcloud.certs import CA_BUNDLE
+from dev.localcloud.certs import CA_BUNDLE, SALESFORCE_APP_CONSUMER_KEY, SALESFORCE_APP_KEY
 from dev.localcloud.settings import (
     CLOUD_APP_TOKEN,
     HIGHTOUCH_TOKEN,
@@ -59,13 +59,14 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
             "host": f"http://{settings.cloud_app_host}:{settings.cloud_app_port}",
             "password": CLOUD_APP_TOKEN,
         },
+        # The OAuth 2.0 JWT bearer flow, as a production connection signs in (README, Point it at real accounts):
+        # the integration user, the connected app's consumer key and the key whose certificate the app holds.
         connections.SALESFORCE: {
             "conn_type": "salesforce",
             "login": SALESFORCE_USER,
-            "password": "localcloud",
             "extra": {
-                "consumer_key": "localcloud",
-                "consumer_secret": "localcloud",
+                "consumer_key": SALESFORCE_APP_CONSUMER_KEY,
+                "private_key_file_path": str(settings.cert_dir / SALESFORCE_APP_KEY),
                 # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; this domain
                 # sends that request to the emulator and turns the suffix into an ignored query string.
                 "domain": f"{settings.salesforce_host}:{settings.salesforce_port}/services/oauth2/token?",

@@ -300,6 +300,15 @@ def setup_steps(settings: CloudSettings) -> list[SetupStep]:
             group="airflow",
         ),
         SetupStep(
+            # What an administrator does once in production (include/sql/production_setup.sql, step 4), with the
+            # stand-in's only part of it: the databases. The pipeline's bootstrap creates everything inside them.
+            "warehouse administrator set-up",
+            [sys.executable, "-m", "dev.localcloud.warehouse", "--create-databases"],
+            timeout=60,
+            when="after",
+            group="snowflake",
+        ),
+        SetupStep(
             "warehouse bootstrap",
             [sys.executable, "-m", "include.warehouse.bootstrap", "--stage-url", settings.stage_url],
             timeout=120,

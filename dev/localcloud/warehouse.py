@@ -3,6 +3,7 @@ Snowflake stand-in: the real connector, over HTTPS, with time limits so a broken
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 
@@ -28,3 +29,35 @@ def connect(
         network_timeout=network_timeout,
         session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
     )
+
+
+def create_databases(port: int, host: str = "localhost") -> list[str]:
+    """The administrator's part of the set-up the stand-in can play: the raw and analytics databases
+    (include/sql/production_setup.sql, step 4). The stand-in has no roles, grants or integrations to create."""
+    from include.settings import warehouse_names
+
+    names = warehouse_names()
+    databases = [names.raw_database, names.analytics_database]
+    connection = connect(port, "localcloud", host=host)
+    try:
+        for database in databases:
+            connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    finally:
+        connection.close()
+    return databases
+
+
+def main(argv: list[str] | None = None) -> int:
+    from dev.localcloud.settings import load_settings
+
+    parser = argparse.ArgumentParser(description="Administrator set-up of the Snowflake stand-in.")
+    parser.add_argument("--create-databases", action="store_true", required=True)
+    parser.parse_args(argv)
+    settings = load_settings()
+    created = create_databases(settings.snowflake_port, settings.snowflake_host)
+    print(f"warehouse administrator set-up: databases {', '.join(created)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

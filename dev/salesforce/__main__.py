@@ -11,7 +11,12 @@ import json
 import logging
 from pathlib import Path
 
-from dev.localcloud.certs import SERVER_CERT, ensure_certificates
+from dev.localcloud.certs import (
+    SALESFORCE_APP_CERT,
+    SALESFORCE_APP_CONSUMER_KEY,
+    SERVER_CERT,
+    ensure_certificates,
+)
 from dev.localcloud.serve import serve
 from dev.salesforce.app import create_app
 from dev.salesforce.org import OrgConfigError
@@ -44,10 +49,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reject-secret", default="wrong", help="the password/client secret the token endpoint refuses"
     )
+    parser.add_argument(
+        "--connected-app",
+        action="append",
+        default=[],
+        metavar="CONSUMER_KEY=CERTIFICATE",
+        help="a connected app the JWT bearer flow signs in through (repeatable); the local cloud's own app "
+        f"({SALESFORCE_APP_CONSUMER_KEY}, <cert-dir>/{SALESFORCE_APP_CERT}) is always registered",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     ensure_certificates(args.cert_dir)
+    certificates = {SALESFORCE_APP_CONSUMER_KEY: (args.cert_dir / SALESFORCE_APP_CERT).read_bytes()}
+    for entry in args.connected_app:
+        consumer_key, _, path = entry.partition("=")
+        certificates[consumer_key] = Path(path).read_bytes()
     extra = json.loads(args.seed_extra.read_text()) if args.seed_extra else None
     if args.world_seed is not None:
         # Leads, contacts and accounts for part of the world the cloud app's signups come from.
@@ -61,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_seed=extra,
             org_config=org_config,
             rejected_secret=args.reject_secret,
+            connected_app_certificates=certificates,
         )
     except OrgConfigError as error:
         log.error("cannot customise the org: %s", error)

@@ -7,7 +7,7 @@ error leaves as Salesforce's JSON list (see errors.py), including routing 404s a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -105,6 +105,7 @@ def create_app(
     extra_seed: Seed | None = None,
     org_config: dict[str, Any] | None = None,
     rejected_secret: str = "wrong",  # noqa: S107 - the credential the emulator refuses, not a secret
+    connected_app_certificates: Mapping[str, bytes] | None = None,
 ) -> FastAPI:
     """The emulator over ``state_dir``. An empty store first gets the demo org plus ``extra_seed``
     (see seed.py), or with ``seed=False`` only the API user.
@@ -114,6 +115,9 @@ def create_app(
 
     ``rejected_secret`` is the one password or client secret the token endpoint refuses, so clients'
     authentication failures can be exercised; every other non-empty credential is accepted.
+
+    ``connected_app_certificates`` (consumer key -> PEM certificate) are the connected apps the JWT bearer flow
+    signs in through: an assertion is accepted only with a registered consumer key and that certificate's key.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     store = Store(state_dir / "salesforce.sqlite3")
@@ -134,6 +138,7 @@ def create_app(
     app = FastAPI(title="Salesforce emulator", lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     app.state.store = store
     app.state.rejected_secret = rejected_secret
+    app.state.connected_apps = oauth.connected_apps(connected_app_certificates or {})
     app.state.faults = WriteFaults()
     app.add_middleware(_StripTrailingSlash)
     app.add_exception_handler(ApiError, _api_error)

@@ -12,9 +12,11 @@ class Status(StrEnum):
     FAILED = "failed"
     #: Not run because a check it depends on failed (e.g. no sync can be read over a connection with a login).
     SKIPPED = "skipped"
+    #: Works today, but will stop working (e.g. a sign-in Salesforce is retiring): said with its fix, exit code 0.
+    WARNING = "warning"
 
 
-MARKS = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-"}
+MARKS = {Status.PASSED: "✓", Status.FAILED: "✗", Status.SKIPPED: "-", Status.WARNING: "!"}
 
 
 @dataclass(frozen=True)
@@ -28,8 +30,8 @@ class Check:
     fix: str | None = None
 
     def __post_init__(self) -> None:
-        if self.status is Status.FAILED and not self.fix:
-            raise ValueError(f"a failed check must say how to fix it: {self.service} {self.name}")
+        if self.status in {Status.FAILED, Status.WARNING} and not self.fix:
+            raise ValueError(f"a failed check or a warning must say how to fix it: {self.service} {self.name}")
 
     @property
     def key(self) -> str:
@@ -41,7 +43,7 @@ class Check:
 
     def line(self) -> str:
         text = f"{MARKS[self.status]} {self.key}: {self.detail}"
-        return f"{text} → fix: {self.fix}" if self.failed else text
+        return f"{text} → fix: {self.fix}" if self.fix and self.status in {Status.FAILED, Status.WARNING} else text
 
 
 def passed(service: str, name: str, detail: str) -> Check:
@@ -61,11 +63,17 @@ def skipped(service: str, name: str, detail: str) -> Check:
     return Check(service, name, Status.SKIPPED, detail)
 
 
+def warning(service: str, name: str, detail: str, fix: str) -> Check:
+    return Check(service, name, Status.WARNING, detail, fix)
+
+
 def summary(checks: Iterable[Check]) -> str:
-    """``12 checks: 11 passed, 1 failed`` (skipped ones counted when there are any)."""
+    """``12 checks: 11 passed, 1 failed`` (warnings and skipped ones counted when there are any)."""
     results = list(checks)
     counts = {status: sum(c.status is status for c in results) for status in Status}
     text = f"{len(results)} checks: {counts[Status.PASSED]} passed, {counts[Status.FAILED]} failed"
+    if counts[Status.WARNING]:
+        text += f", {plural(counts[Status.WARNING], 'warning')}"
     return text + (f", {counts[Status.SKIPPED]} skipped" if counts[Status.SKIPPED] else "")
 
 

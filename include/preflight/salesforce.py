@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from include.hightouch.syncs import SyncCatalogue
-from include.preflight.checks import Check, connection_failed, error_text, failed, passed, plural, skipped
+from include.preflight.checks import Check, connection_failed, error_text, failed, passed, plural, skipped, warning
 from include.preflight.dbt_manifest import MartPromises
 
 SERVICE = "Salesforce"
@@ -419,6 +419,48 @@ def signed_in_user(sf: Any, login: str | None) -> tuple[str, str | None]:
     return "the integration user", None
 
 
+@dataclass(frozen=True)
+class SignInFlow:
+    name: str
+    soap_login: bool = False  # built on SOAP login(), which Salesforce is retiring
+
+
+def sign_in_flow(login: str | None, password: str | None, extra: Mapping[str, Any]) -> SignInFlow | None:
+    """The flow SalesforceHook signs in with for these connection values: simple-salesforce's own order of
+    precedence (``simple_salesforce.api.Salesforce``, which the hook calls with the connection's login, password
+    and extras). None when the values name no flow."""
+
+    def given(*names: str) -> bool:
+        return all(extra.get(name) or extra.get(f"extra__salesforce__{name}") for name in names)
+
+    if login and password and given("security_token"):
+        return SignInFlow("SOAP login() with username, password and security token", soap_login=True)
+    if login and password and given("organization_id"):
+        return SignInFlow("SOAP login() with username and password from a trusted IP range", soap_login=True)
+    if login and password and given("consumer_key", "consumer_secret"):
+        return SignInFlow("OAuth 2.0 username-password flow")
+    if login and given("consumer_key") and (given("private_key") or given("private_key_file_path")):
+        return SignInFlow("OAuth 2.0 JWT bearer flow")
+    if given("consumer_key", "consumer_secret") and str(extra.get("domain") or "login") not in {"login", "test"}:
+        return SignInFlow("OAuth 2.0 client credentials flow")
+    return None
+
+
+def check_sign_in_flow(flow: SignInFlow) -> Check:
+    """Which flow the connection signs in with; a warning for one built on SOAP login(), which Salesforce retires
+    in Summer '27 and which API version 65.0 and later no longer offers (SOAP API Developer Guide, login() and the
+    SOAP API End-of-Life Policy: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_login.htm)."""
+    if flow.soap_login:
+        return warning(
+            SERVICE,
+            "sign-in flow",
+            f"{flow.name}: Salesforce retires SOAP login() in Summer '27 (unavailable from API version 65.0)",
+            "sign in with the OAuth 2.0 JWT bearer flow: a connected or external client app with a certificate, and"
+            " the connection's login, consumer_key and private_key (README, Point it at real accounts)",
+        )
+    return passed(SERVICE, "sign-in flow", flow.name)
+
+
 def salesforce_checks(conn_id: str | None = None) -> list[Check]:
     """Every Salesforce check, through the pipeline's ``salesforce_crm`` connection; errors become failed checks."""
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
@@ -434,18 +476,29 @@ def salesforce_checks(conn_id: str | None = None) -> list[Check]:
     except FileNotFoundError as exc:
         return [failed(SERVICE, "dbt manifest", str(exc), "run `make setup` (the image builds it with `dbt parse`)")]
     reqs = requirements(mirrored_fields(), default_syncs(), promises)
+    fix = (
+        f"fix the {conn_id} connection (README, Point it at real accounts): the integration user's username, a"
+        " connected app's consumer key and the private key of the certificate it holds (OAuth 2.0 JWT bearer flow)"
+    )
     try:
-        login = BaseHook.get_connection(conn_id).login
+        connection = BaseHook.get_connection(conn_id)
+    except Exception as exc:  # noqa: BLE001 - a missing connection is this check's finding
+        return connection_failed(SERVICE, f"no connection {conn_id!r}: {error_text(exc)}", fix)
+    flow = sign_in_flow(connection.login, connection.password, connection.extra_dejson)
+    if flow is None:
+        detail = f"connection {conn_id!r} names no sign-in flow (no private key, security token or consumer secret)"
+        return connection_failed(SERVICE, detail, fix)
+    try:
         sf = SalesforceHook(salesforce_conn_id=conn_id).get_conn()
-        user, user_id = signed_in_user(sf, login)
+        user, user_id = signed_in_user(sf, connection.login)
     except Exception as exc:  # noqa: BLE001 - any failure to sign in is this check's finding
         return connection_failed(
-            SERVICE,
-            f"cannot sign in with connection {conn_id!r}: {error_text(exc)}",
-            f"fix the {conn_id} connection (README, Connections): username, password and security token, or a"
-            " connected app's consumer key and secret",
+            SERVICE, f"cannot sign in with connection {conn_id!r} ({flow.name}): {error_text(exc)}", fix
         )
-    checks = [passed(SERVICE, "connection", f"signed in to {sf.sf_instance} as {user}")]
+    checks = [
+        passed(SERVICE, "connection", f"signed in to {sf.sf_instance} as {user}"),
+        check_sign_in_flow(flow),
+    ]
     describes: dict[str, Mapping[str, Any]] = {}
     for obj in reqs.objects:
         try:

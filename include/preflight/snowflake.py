@@ -94,7 +94,7 @@ class Target:
 
 @dataclass(frozen=True)
 class Expected:
-    """The databases, schemas and tables the bootstrap creates (upper case)."""
+    """The databases an administrator creates, and the schemas and tables the bootstrap creates (upper case)."""
 
     databases: tuple[str, ...]
     schemas: tuple[str, ...]  # DATABASE.SCHEMA
@@ -102,13 +102,23 @@ class Expected:
 
 
 def bootstrap_objects(names: WarehouseNames) -> Expected:
-    """Every database, schema and table ``include/sql/bootstrap_warehouse.sql`` creates, for these names."""
+    """The two databases (an administrator's, include/sql/production_setup.sql) and every schema and table
+    ``include/sql/bootstrap_warehouse.sql`` creates in them, for these names."""
     from include.warehouse.bootstrap import render_bootstrap_sql
 
     found: dict[str, list[str]] = {"DATABASE": [], "SCHEMA": [], "TABLE": []}
     for kind, name in _CREATE.findall(render_bootstrap_sql("s3://placeholder/", None, names)):
         found[kind.upper()].append(name.upper())
-    return Expected(tuple(found["DATABASE"]), tuple(found["SCHEMA"]), tuple(found["TABLE"]))
+    databases = (names.raw_database.upper(), names.analytics_database.upper())
+    return Expected(databases, tuple(found["SCHEMA"]), tuple(found["TABLE"]))
+
+
+def admin_setup_fix() -> str:
+    return (
+        "an administrator creates the databases and gives them to the pipeline's role, once:"
+        " include/sql/production_setup.sql, step 4 (docs/deploy-to-astro.md); the pipeline's bootstrap does not"
+        " create databases (that needs the account-level CREATE DATABASE privilege)"
+    )
 
 
 def bootstrap_fix(target: Target) -> str:
@@ -340,7 +350,7 @@ def objects(session: Session, target: Target, expected: Expected) -> list[Check]
     present: list[str] = []
     for database in expected.databases:
         present += [str(r.get("name")) for r in session.rows(f"SHOW DATABASES LIKE {literal(database)}")]
-    checks = [check_missing("databases", expected.databases, present, "exist", fix)]
+    checks = [check_missing("databases", expected.databases, present, "exist", admin_setup_fix())]
     have_databases = {p.upper() for p in present}
     schemas: list[str] = []
     for database in dict.fromkeys(s.split(".")[0] for s in expected.schemas):

@@ -1,10 +1,13 @@
--- Idempotent warehouse bootstrap: the same statements locally and in production.
--- Placeholders are filled by include/warehouse/bootstrap.py; only the stage location differs
--- (s3:// with a storage integration in production, file:// over the local S3 directory locally).
+-- Idempotent warehouse bootstrap: the same statements locally and in production, run by the pipeline's own
+-- role (TRANSFORMER) on every start. Placeholders are filled by include/warehouse/bootstrap.py; only the stage
+-- location differs (s3:// with a storage integration in production, file:// over the local S3 directory locally).
 -- Raw tables hold one VARIANT column per record: typing happens in dbt staging models.
-
-CREATE DATABASE IF NOT EXISTS {{ raw_database }};
-CREATE DATABASE IF NOT EXISTS {{ analytics_database }};
+--
+-- Only what the role may create inside the databases it owns. The databases themselves are an administrator's,
+-- once (include/sql/production_setup.sql, step 4): CREATE DATABASE needs the account-level CREATE DATABASE
+-- privilege, which Snowflake requires of the statement, IF NOT EXISTS or not
+-- (https://docs.snowflake.com/en/sql-reference/sql/create-database, "Access control requirements"), and a
+-- least-privilege role does not have it. `make preflight` names a missing database and who creates it.
 
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.{{ landing_schema }};
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.CLOUD_APP;

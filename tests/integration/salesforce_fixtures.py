@@ -23,6 +23,7 @@ from xml.etree import ElementTree as ET
 import pytest
 import requests
 
+from dev.localcloud.certs import SALESFORCE_APP_CONSUMER_KEY, SALESFORCE_APP_KEY
 from tests.conftest import REPO_ROOT, worker_port
 
 PORT = worker_port("LOCALCLOUD_TEST_SALESFORCE_SCENARIO_PORT", 18445)
@@ -31,18 +32,29 @@ DATA = f"{BASE}/services/data/v59.0"
 # simple-salesforce builds https://{domain}.salesforce.com/services/oauth2/token; ending the domain with
 # "?" turns the Salesforce suffix into a query string that the emulator ignores.
 DOMAIN = f"localhost:{PORT}/services/oauth2/token?"
-CONNECTIONS = {
-    "AIRFLOW_CONN_SALESFORCE_TEST": {
-        "conn_type": "salesforce",
-        "login": "integration@example.com",
-        "password": "pw",
-        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
-    },
-    "AIRFLOW_CONN_SALESFORCE_CLIENT_CREDENTIALS": {
-        "conn_type": "salesforce",
-        "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
-    },
-}
+CONNECTION_IDS = ("AIRFLOW_CONN_SALESFORCE_TEST", "AIRFLOW_CONN_SALESFORCE_CLIENT_CREDENTIALS")
+
+
+def connections(cert_dir: Path) -> dict[str, dict[str, Any]]:
+    """The hook's connections: the JWT bearer flow the pipeline's own connection uses (README), signed with the
+    emulator's connected app key, and the client-credentials flow."""
+    return {
+        "AIRFLOW_CONN_SALESFORCE_TEST": {
+            "conn_type": "salesforce",
+            "login": "integration@example.com",
+            "extra": {
+                "consumer_key": SALESFORCE_APP_CONSUMER_KEY,
+                "private_key_file_path": str(cert_dir / SALESFORCE_APP_KEY),
+                "domain": DOMAIN,
+            },
+        },
+        "AIRFLOW_CONN_SALESFORCE_CLIENT_CREDENTIALS": {
+            "conn_type": "salesforce",
+            "extra": {"consumer_key": "k", "consumer_secret": "s", "domain": DOMAIN},
+        },
+    }
+
+
 BATCH_200 = {"Sforce-Query-Options": "batchSize=200"}
 
 
@@ -97,9 +109,9 @@ def running_emulator(home: Path, *extra_args: str) -> Iterator[Emulator]:
     """A module's emulator (the generator behind its ``emulator`` fixture), with the hook's connections."""
     server = Emulator(home, *extra_args)
     server.start()
-    saved = {key: os.environ.get(key) for key in ["REQUESTS_CA_BUNDLE", *CONNECTIONS]}
+    saved = {key: os.environ.get(key) for key in ["REQUESTS_CA_BUNDLE", *CONNECTION_IDS]}
     os.environ["REQUESTS_CA_BUNDLE"] = server.ca_bundle  # TLS is verified against the local CA
-    os.environ.update({key: json.dumps(value) for key, value in CONNECTIONS.items()})
+    os.environ.update({key: json.dumps(value) for key, value in connections(server.cert_dir).items()})
     yield server
     for key, value in saved.items():
         if value is None:

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 import requests
 
+from dev.localcloud.certs import SALESFORCE_APP_CONSUMER_KEY, SALESFORCE_APP_KEY
 from tests.integration.salesforce_fixtures import (
     BASE,
     BATCH_200,
     DATA,
     DOMAIN,
+    PORT,
     Emulator,
     collection,
     error_of,
@@ -68,7 +70,9 @@ def leads(tag: str, count: int) -> list[dict[str, Any]]:
 # --- connecting ----------------------------------------------------------------------------------------
 
 
-def test_hook_signs_in_with_password_grant(sf: Any) -> None:
+def test_hook_signs_in_with_the_jwt_bearer_flow(sf: Any) -> None:
+    """The pipeline's connection (README): username, the connected app's consumer key and the private key whose
+    certificate the app holds; no password, no SOAP login()."""
     assert sf.base_url == f"{DATA}/"
     assert sf.session_id.startswith("00D")
     me = sf.query("SELECT Id, Alias FROM User WHERE Username = 'integration@example.com'")
@@ -84,6 +88,87 @@ def test_hook_signs_in_with_client_credentials(emulator: Emulator) -> None:
         "done": True,
         "records": [],
     }
+
+
+def _assertion(key: Any, **claims: Any) -> str:
+    import jwt
+
+    payload = {
+        "iss": SALESFORCE_APP_CONSUMER_KEY,
+        "sub": "integration@example.com",
+        "aud": f"https://localhost:{PORT}",
+        "exp": int(time.time()) + 120,
+        **claims,
+    }
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key, algorithm="RS256")
+
+
+def _jwt_token(emulator: Emulator, assertion: str) -> tuple[int, dict[str, Any]]:
+    response = requests.post(
+        f"{BASE}/services/oauth2/token",
+        data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
+        verify=emulator.ca_bundle,
+        timeout=10,
+    )
+    return response.status_code, response.json()
+
+
+def _app_key(emulator: Emulator) -> bytes:
+    return (emulator.cert_dir / SALESFORCE_APP_KEY).read_bytes()
+
+
+def test_jwt_bearer_answers_the_documented_token_response(emulator: Emulator) -> None:
+    status, body = _jwt_token(emulator, _assertion(_app_key(emulator)))
+    assert status == 200
+    assert set(body) == {"access_token", "scope", "instance_url", "id", "token_type"}
+    assert (body["instance_url"], body["token_type"]) == (f"https://localhost:{PORT}", "Bearer")
+
+
+@pytest.mark.parametrize(
+    ("case", "error"),
+    [
+        ("a key the connected app does not hold", ("invalid_grant", "invalid assertion")),
+        ("an unknown consumer key", ("invalid_client_id", "client identifier invalid")),
+        ("an expired assertion", ("invalid_grant", "invalid assertion")),
+        ("another audience", ("invalid_grant", "audience is invalid")),
+        ("no subject", ("invalid_grant", "invalid assertion")),
+        ("an unknown user", ("invalid_grant", "user hasn't approved this consumer")),
+        ("not a JWT", ("invalid_grant", "invalid assertion")),
+    ],
+)
+def test_jwt_bearer_refuses_what_salesforce_refuses(emulator: Emulator, case: str, error: tuple[str, str]) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = _app_key(emulator)
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    assertion = {
+        "a key the connected app does not hold": lambda: _assertion(other_key),
+        "an unknown consumer key": lambda: _assertion(key, iss="3MVG9-not-registered"),
+        "an expired assertion": lambda: _assertion(key, exp=int(time.time()) - 10),
+        "another audience": lambda: _assertion(key, aud="https://login.salesforce.com"),
+        "no subject": lambda: _assertion(key, sub=None),
+        "an unknown user": lambda: _assertion(key, sub="nobody@example.com"),
+        "not a JWT": lambda: "not-a-jwt",
+    }[case]()
+    status, body = _jwt_token(emulator, assertion)
+    assert (status, (body["error"], body["error_description"])) == (400, error)
+
+
+def test_simple_salesforce_reports_a_refused_assertion(emulator: Emulator) -> None:
+    from simple_salesforce import Salesforce
+    from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+    with pytest.raises(SalesforceAuthenticationFailed) as raised:
+        Salesforce(
+            username="integration@example.com",
+            consumer_key="3MVG9-unknown",
+            privatekey=_app_key(emulator).decode(),
+            domain=DOMAIN,
+        )
+    assert (raised.value.code, raised.value.auth_message) == ("invalid_client_id", "client identifier invalid")
 
 
 def test_token_endpoint_refuses_the_rejected_password(emulator: Emulator) -> None:

@@ -29,6 +29,33 @@ def test_every_statement_is_idempotent() -> None:
     assert any(s.startswith("CREATE TABLE") for s in code)
 
 
+# What needs an account-level privilege (CREATE DATABASE, CREATE ROLE, CREATE WAREHOUSE, CREATE INTEGRATION,
+# MANAGE GRANTS) that the pipeline's least-privilege role does not hold: an administrator's, once
+# (include/sql/production_setup.sql). Snowflake checks the privilege even for CREATE ... IF NOT EXISTS of an
+# object that exists.
+ACCOUNT_LEVEL = re.compile(
+    r"^\s*(CREATE\s+(OR\s+REPLACE\s+)?(DATABASE|ROLE|WAREHOUSE|(STORAGE\s+)?INTEGRATION|USER)\b|GRANT\b|USE\s+ROLE\b)",
+    re.IGNORECASE,
+)
+
+
+def test_the_bootstrap_runs_only_what_the_pipelines_own_role_may_run() -> None:
+    sql = render_bootstrap_sql("s3://acme-landing/", "S3_LANDING", NAMES)
+    code = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    statements = [s for s in code.split(";") if s.strip()]
+    account_level = [s.strip().splitlines()[0] for s in statements if ACCOUNT_LEVEL.match(s)]
+    assert not account_level, f"an administrator's statements in the pipeline's bootstrap: {account_level}"
+
+
+def test_the_administrator_creates_the_databases_the_bootstrap_fills() -> None:
+    from pathlib import Path
+
+    setup = (Path(__file__).resolve().parents[2] / "include" / "sql" / "production_setup.sql").read_text()
+    for database in (NAMES.raw_database, NAMES.analytics_database):
+        assert f"CREATE DATABASE IF NOT EXISTS {database} " in setup
+        assert f"GRANT OWNERSHIP ON DATABASE {database} TO ROLE TRANSFORMER" in setup
+
+
 def test_the_bootstrap_creates_raw_tables_of_the_pipelines_sources_only() -> None:
     """The smoke DAG's SMOKE schema is the local cloud's (dev/dags creates it), never part of a deployment."""
     sql = render_bootstrap_sql("s3://b/", None, NAMES)

@@ -23,12 +23,14 @@ from include.preflight.salesforce import (
     check_external_id,
     check_object_fields,
     check_picklist,
+    check_sign_in_flow,
     contract_family,
     field_problems,
     mirrored_fields,
     picklist_checks,
     reference_problems,
     requirements,
+    sign_in_flow,
 )
 
 CONTACTS = "salesforce-contacts"
@@ -325,3 +327,47 @@ def test_the_integration_user_must_be_allowed_to_convert_leads() -> None:
     assert "permission set with 'Convert Leads'" in (denied.fix or "")
     assert check_convert_permission("api@acme.io", "005x", 1, None).status is Status.PASSED
     assert check_convert_permission("api@acme.io", None, None, "no userinfo").failed
+
+
+KEY = "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"
+
+
+@pytest.mark.parametrize(
+    ("login", "password", "extra", "flow", "soap_login"),
+    [
+        ("api@acme.io", None, {"consumer_key": "3MVG9", "private_key": KEY}, "OAuth 2.0 JWT bearer flow", False),
+        ("api@acme.io", None, {"consumer_key": "3MVG9", "private_key_file_path": "/k.pem"}, "JWT bearer", False),
+        (None, None, {"consumer_key": "k", "consumer_secret": "s", "domain": "acme.my"}, "client credentials", False),
+        ("api@acme.io", "pw", {"consumer_key": "k", "consumer_secret": "s"}, "username-password flow", False),
+        ("api@acme.io", "pw", {"security_token": "t", "domain": "login"}, "security token", True),
+        # A security token wins over a connected app's keys: simple-salesforce then calls SOAP login().
+        ("api@acme.io", "pw", {"security_token": "t", "consumer_key": "k", "private_key": KEY}, "SOAP login()", True),
+        ("api@acme.io", "pw", {"organization_id": "00D000000000001"}, "trusted IP range", True),
+        ("api@acme.io", "pw", {"extra__salesforce__security_token": "t"}, "SOAP login()", True),
+    ],
+)
+def test_the_sign_in_flow_is_the_one_simple_salesforce_picks(login, password, extra, flow, soap_login) -> None:
+    found = sign_in_flow(login, password, extra)
+    assert found is not None
+    assert flow in found.name
+    assert found.soap_login is soap_login
+
+
+def test_client_credentials_need_a_my_domain_and_nothing_is_no_flow() -> None:
+    """simple-salesforce sends client credentials only to a My Domain (not login or test); without any of the
+    flows' values the hook cannot sign in."""
+    assert sign_in_flow(None, None, {"consumer_key": "k", "consumer_secret": "s", "domain": "login"}) is None
+    assert sign_in_flow("api@acme.io", None, {"domain": "login"}) is None
+
+
+def test_a_connection_built_on_soap_login_is_a_warning_with_the_way_out() -> None:
+    flow = sign_in_flow("api@acme.io", "pw", {"security_token": "t"})
+    assert flow is not None
+    check = check_sign_in_flow(flow)
+    assert (check.status, check.failed) == (Status.WARNING, False), "a warning does not fail the preflight"
+    assert "Summer '27" in check.detail
+    assert "JWT bearer" in (check.fix or "")
+    assert check.line().startswith("! Salesforce: sign-in flow: SOAP login()")
+    jwt = sign_in_flow("api@acme.io", None, {"consumer_key": "k", "private_key": KEY})
+    assert jwt is not None
+    assert check_sign_in_flow(jwt).line() == "✓ Salesforce: sign-in flow: OAuth 2.0 JWT bearer flow"

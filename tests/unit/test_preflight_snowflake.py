@@ -165,11 +165,14 @@ def test_without_a_warehouse_in_the_connection_the_users_default_must_exist() ->
     assert checks["warehouse"].failed
 
 
-def test_a_missing_database_fails_and_its_schemas_are_not_judged() -> None:
+def test_a_missing_database_is_the_administrators_and_its_schemas_are_not_judged() -> None:
+    """The pipeline's bootstrap cannot create a database (account-level CREATE DATABASE): the fix names the
+    administrator's set-up, not the bootstrap."""
     checks = by_name(run_checks(ScriptedSession(production(**{"SHOW DATABASES LIKE 'RAW'": []})), target()))
     assert checks["databases"].failed
     assert checks["databases"].detail == "missing: RAW"
-    assert "python -m include.warehouse.bootstrap --stage-url s3://acme-landing/" in (checks["databases"].fix or "")
+    assert "include/sql/production_setup.sql, step 4" in (checks["databases"].fix or "")
+    assert "include.warehouse.bootstrap" not in (checks["databases"].fix or "")
     assert checks["schemas"].status is Status.SKIPPED
 
 
@@ -177,6 +180,7 @@ def test_a_missing_schema_or_table_is_named() -> None:
     answers = production(**{"SHOW SCHEMAS IN DATABASE RAW": [{"name": "LANDING"}, {"name": "CLOUD_APP"}]})
     checks = by_name(run_checks(ScriptedSession(answers), target()))
     assert checks["schemas"].detail == "missing: RAW.SALESFORCE"
+    assert "python -m include.warehouse.bootstrap --stage-url s3://acme-landing/" in (checks["schemas"].fix or "")
 
 
 def test_the_expected_objects_follow_the_configured_names() -> None:
