@@ -21,6 +21,16 @@ from dev.salesforce.store import Record
 # Apex's Database.convertLead takes up to 100 LeadConvert objects, and clients batch the SOAP call the same.
 MAX_LEAD_CONVERTS = 100
 CONVERT_PERMISSION = "PermissionsConvertLeads"
+# Beyond Convert Leads, convertLead() requires Edit on leads and Create and Edit on the objects the conversion
+# writes (convertLead(), Permissions: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_convertlead.htm).
+# Opportunity is left out: the pipeline converts with doNotCreateOpportunity.
+CONVERT_OBJECT_ACCESS = (
+    ("Lead", "Edit"),
+    ("Account", "Create"),
+    ("Account", "Edit"),
+    ("Contact", "Create"),
+    ("Contact", "Edit"),
+)
 
 # Standard lead fields and where conversion copies them (Salesforce maps these itself).
 _TO_ACCOUNT = {"Company": "Name", "Industry": "Industry", "Phone": "Phone", "Country": "BillingCountry"}
@@ -94,6 +104,16 @@ def _convert(writer: Writer, convert: LeadConvert) -> LeadConvertResult:
         raise record_error(
             "INSUFFICIENT_ACCESS_OR_READONLY",
             "insufficient access rights on object id: the Convert Leads permission is required",
+        )
+    lacking = [
+        f"{access} on {object_name}"
+        for object_name, access in CONVERT_OBJECT_ACCESS
+        if not getattr(sobject(object_name), "createable" if access == "Create" else "updateable", False)
+    ]
+    if lacking:
+        raise record_error(
+            "INSUFFICIENT_ACCESS_OR_READONLY",
+            f"insufficient access rights on object id: converting a lead requires {', '.join(lacking)}",
         )
     lead = _live(writer, "Lead", convert.lead_id, "leadId")
     if lead.fields.get("IsConverted"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
@@ -63,6 +63,9 @@ class OrgConfig(_Model):
     fields: dict[str, FieldChange] = {}
     picklists: dict[str, PicklistChange] = {}
     integration_user_can_convert_leads: bool = Field(default=True, alias="integrationUserCanConvertLeads")
+    # Object permissions the integration user's profile and permission sets do not grant, e.g. {"Account":
+    # ["create"]}: the objects' describe says so (createable/updateable) and convertLead() refuses.
+    integration_user_lacks: dict[str, list[Literal["create", "edit"]]] = Field(default={}, alias="integrationUserLacks")
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_defaults=True)
@@ -97,6 +100,15 @@ def build_objects(config: OrgConfig) -> list[SObjectType]:
         fields = tuple(new if f.key == old.key else f for f in current.fields if new is not None or f.key != old.key)
         objects[object_type.name] = replace(current, fields=fields)
 
+    for object_name, lacks in config.integration_user_lacks.items():
+        if object_name not in objects:
+            raise OrgConfigError(f"integrationUserLacks: no object {object_name} in the default org")
+        current = objects[object_name]
+        objects[object_name] = replace(
+            current,
+            createable=current.createable and "create" not in lacks,
+            updateable=current.updateable and "edit" not in lacks,
+        )
     for path, change in config.fields.items():
         object_type, found = locate(path)
         current = objects[object_type.name].field_by_key(found.key)

@@ -397,6 +397,41 @@ def check_convert_permission(user: str, user_id: str | None, assignments: int | 
     return passed(SERVICE, name, f"{user} ({user_id}) may convert leads ({grants})")
 
 
+# convertLead() requires, beyond Convert Leads, Edit on leads and Create and Edit on the objects a conversion writes
+# (https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_convertlead.htm, Permissions).
+# The pipeline converts with doNotCreateOpportunity, so it needs none on Opportunity. Describe reports the session
+# user's access to an object in its createable and updateable flags.
+CONVERT_OBJECT_ACCESS: tuple[tuple[str, str], ...] = (
+    ("Lead", "Edit"),
+    ("Account", "Create"),
+    ("Account", "Edit"),
+    ("Contact", "Create"),
+    ("Contact", "Edit"),
+)
+_DESCRIBE_FLAG = {"Create": "createable", "Edit": "updateable"}
+
+
+def check_convert_object_access(describes: Mapping[str, Mapping[str, Any]]) -> Check:
+    """The object permissions convertLead() requires of the integration user, from each object's describe."""
+    name = "lead conversion object access"
+    unread = sorted({obj for obj, _ in CONVERT_OBJECT_ACCESS if obj not in describes})
+    if unread:
+        return skipped(SERVICE, name, f"not checked: {', '.join(unread)} could not be described (see its fields)")
+    lacking = [
+        f"{access} on {obj}" for obj, access in CONVERT_OBJECT_ACCESS if not describes[obj].get(_DESCRIBE_FLAG[access])
+    ]
+    if lacking:
+        return failed(
+            SERVICE,
+            name,
+            f"the integration user lacks {', '.join(lacking)}, which convertLead() requires",
+            "grant them in a permission set assigned to the integration user (Setup > Permission Sets > Object"
+            " Settings)",
+        )
+    needed = ", ".join(f"{access} on {obj}" for obj, access in CONVERT_OBJECT_ACCESS)
+    return passed(SERVICE, name, f"{needed}, as convertLead() requires")
+
+
 # --- the calls ------------------------------------------------------------------------------------------------
 
 
@@ -537,4 +572,5 @@ def salesforce_checks(conn_id: str | None = None) -> list[Check]:
         except Exception as exc:  # noqa: BLE001
             error = error_text(exc)
     checks.append(check_convert_permission(user, user_id, count, error))
+    checks.append(check_convert_object_access(describes))
     return checks

@@ -150,6 +150,12 @@ BROKEN: dict[str, tuple[str, Callable[[], Any], str, str]] = {
         "Salesforce: Convert Leads permission",
         "a permission set with 'Convert Leads'",
     ),
+    "an integration user without Create on Account": (
+        "salesforce",
+        lambda: salesforce_org({"integrationUserLacks": {"Account": ["create"]}}),
+        "Salesforce: lead conversion object access",
+        "grant them in a permission set assigned to the integration user",
+    ),
     "a missing Hightouch slug": (
         "hightouch",
         lambda: hightouch_workspace(("DELETE", f"_admin/syncs/{sync_id(TASKS)}", None)),

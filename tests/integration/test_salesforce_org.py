@@ -489,3 +489,20 @@ def test_org_config_file_at_start_persists_across_restarts(emulator: Emulator, t
         requests.delete(ADMIN_ORG, headers={"Authorization": f"Bearer {sf.session_id}"}, timeout=30).status_code == 204
     )
     assert field_of(sf, "Lead", "Workspace_Id__c") is not None
+
+
+def test_an_integration_user_without_create_on_account_cannot_convert_leads(sf: Any, org: Any) -> None:
+    """convertLead() requires Create and Edit on the objects a conversion writes, not only Convert Leads: describe
+    reports the missing access (createable) and every conversion fails with INSUFFICIENT_ACCESS_OR_READONLY."""
+    from tests.integration.salesforce_fixtures import convert_lead, results
+
+    lead = sf.Lead.create({"LastName": "Blocked", "Company": "No Access Inc"})["id"]
+    answer = org({"integrationUserLacks": {"Account": ["create"]}})
+    assert answer.status_code == 200, answer.text
+    account = sf.Account.describe()
+    assert (account["createable"], account["updateable"]) == (False, True)
+    [result] = results(convert_lead(sf.session_id, {"leadId": lead, "convertedStatus": "Closed - Converted"})[1],
+                       "convertLeadResponse")  # fmt: skip
+    assert (result["success"], result["errors"][0]["statusCode"]) == (False, "INSUFFICIENT_ACCESS_OR_READONLY")
+    assert "Create on Account" in result["errors"][0]["message"]
+    assert sf.Lead.get(lead)["IsConverted"] is False

@@ -18,6 +18,7 @@ from include.preflight.salesforce import (
     FieldNeed,
     FieldWrite,
     ReferenceNeed,
+    check_convert_object_access,
     check_convert_permission,
     check_converted_status,
     check_external_id,
@@ -371,3 +372,24 @@ def test_a_connection_built_on_soap_login_is_a_warning_with_the_way_out() -> Non
     jwt = sign_in_flow("api@acme.io", None, {"consumer_key": "k", "private_key": KEY})
     assert jwt is not None
     assert check_sign_in_flow(jwt).line() == "✓ Salesforce: sign-in flow: OAuth 2.0 JWT bearer flow"
+
+
+def _describes(**flags: dict[str, bool]) -> dict[str, dict[str, bool]]:
+    full = {"createable": True, "updateable": True}
+    return {obj: {**full, **flags.get(obj, {})} for obj in ("Lead", "Account", "Contact")}
+
+
+def test_lead_conversion_needs_the_documented_object_access() -> None:
+    """convertLead() requires Edit on Lead and Create and Edit on Account and Contact besides Convert Leads: a user
+    with Convert Leads alone passes the permission check and still fails every conversion."""
+    assert check_convert_object_access(_describes()).status is Status.PASSED
+    check = check_convert_object_access(_describes(Account={"createable": False}, Lead={"updateable": False}))
+    assert check.failed
+    assert check.detail == ("the integration user lacks Edit on Lead, Create on Account, which convertLead() requires")
+    assert "permission set" in (check.fix or "")
+
+
+def test_lead_conversion_access_is_not_judged_without_the_describes() -> None:
+    check = check_convert_object_access({"Lead": {"createable": True, "updateable": True}})
+    assert check.status is Status.SKIPPED
+    assert "Account, Contact" in check.detail
