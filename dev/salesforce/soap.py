@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from dev.salesforce.conversion import MAX_LEAD_CONVERTS, LeadConvert, LeadConvertResult, convert_leads
 from dev.salesforce.dml import Writer
 from dev.salesforce.errors import ApiError
+from dev.salesforce.ids import normalize
 from dev.salesforce.merge import MAX_MERGE_REQUESTS, MergeRequest, MergeResult, merge_records
 from dev.salesforce.schema import API_VERSION
 from dev.salesforce.web import store_of
@@ -238,6 +239,39 @@ def _merge_result(result: MergeResult) -> ET.Element:
     return element
 
 
+# --- emptyRecycleBin() -------------------------------------------------------------------------------------
+
+# emptyRecycleBin() takes at most 200 ids a call (SOAP API, emptyRecycleBin():
+# https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_emptyrecyclebin.htm).
+MAX_EMPTY_RECYCLE_BIN_IDS = 200
+
+
+def _empty_recycle_bin(writer: Writer, operation: ET.Element) -> ET.Element:
+    """Delete records in the recycle bin for good: queryAll no longer returns them. A record that is not in the
+    recycle bin is refused per record (the error code is the emulator's choice: the page names none)."""
+    ids_given = [(child.text or "").strip() for child in _children(operation, "ids")]
+    if len(ids_given) > MAX_EMPTY_RECYCLE_BIN_IDS:
+        raise SoapFault(
+            "EXCEEDED_ID_LIMIT",
+            f"record limit reached. cannot submit more than {MAX_EMPTY_RECYCLE_BIN_IDS} records into this call",
+        )
+    response = ET.Element(f"{{{PARTNER}}}emptyRecycleBinResponse")
+    for raw_id in ids_given:
+        record_id = normalize(raw_id)
+        record = writer.store.get(record_id) if record_id else None
+        element = ET.SubElement(response, f"{{{PARTNER}}}result")
+        if record is None or not record.deleted:
+            error = ApiError(400, "INVALID_ID_FIELD", f"invalid record id: {raw_id} is not in the recycle bin")
+            _errors(element, [error])
+            _id(element, "id", raw_id or None)
+            ET.SubElement(element, f"{{{PARTNER}}}success").text = "false"
+            continue
+        writer.tx.remove(record.id)
+        _id(element, "id", record.id)
+        ET.SubElement(element, f"{{{PARTNER}}}success").text = "true"
+    return response
+
+
 # --- shared result parts ----------------------------------------------------------------------------------
 
 
@@ -259,4 +293,4 @@ def _errors(parent: ET.Element, errors: Iterable[ApiError]) -> None:
         ET.SubElement(element, f"{{{PARTNER}}}statusCode").text = error.code
 
 
-_OPERATIONS = {"convertLead": _convert_lead, "merge": _merge}
+_OPERATIONS = {"convertLead": _convert_lead, "merge": _merge, "emptyRecycleBin": _empty_recycle_bin}

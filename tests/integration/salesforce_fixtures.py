@@ -191,6 +191,14 @@ def convert_lead(session_id: str, *converts: dict[str, Any]) -> tuple[int, ET.El
     return soap_post(soap_envelope(session_id, operation))
 
 
+def empty_recycle_bin(session_id: str, *record_ids: str, url: str = SOAP_URL) -> tuple[int, ET.Element]:
+    """``emptyRecycleBin(ids)``: delete records in the recycle bin for good; ``url`` as for ``merge``."""
+    operation = ET.Element(f"{{{PARTNER}}}emptyRecycleBin")
+    for record_id in record_ids:
+        ET.SubElement(operation, f"{{{PARTNER}}}ids").text = record_id
+    return soap_post(soap_envelope(session_id, operation), url=url)
+
+
 def merge(
     session_id: str, *requests_: tuple[str, dict[str, Any], list[str]], url: str = SOAP_URL
 ) -> tuple[int, ET.Element]:

@@ -458,3 +458,27 @@ def test_merge_leads_and_contacts_and_the_errors_per_request(sf: Any) -> None:
     # The failed requests changed nothing.
     assert len(ids_where(sf, "Contact", f"Id IN ('{extra[0]}', '{extra[1]}', '{extra[2]}')")) == 3
     assert ids_where(sf, "Account", f"Id = '{account}'") == [account]
+
+
+# --- emptyRecycleBin() ----------------------------------------------------------------------------------------
+
+
+def test_empty_recycle_bin_deletes_for_good_what_query_all_showed(sf: Any) -> None:
+    """After emptyRecycleBin() a deleted record is gone from queryAll too: the mirror never sees it again, which is
+    what the daily reconciliation of Ids is for."""
+    from tests.integration.salesforce_fixtures import empty_recycle_bin
+
+    live = sf.Account.create({"Name": "Still Here"})["id"]
+    binned = sf.Account.create({"Name": "Soon Purged"})["id"]
+    sf.Account.delete(binned)
+    soql = f"SELECT Id, IsDeleted FROM Account WHERE Id IN ('{live}', '{binned}')"
+    assert {r["Id"]: r["IsDeleted"] for r in sf.query_all(soql, include_deleted=True)["records"]} == {
+        live: False,
+        binned: True,
+    }
+    status, answer = empty_recycle_bin(sf.session_id, binned, live)
+    purged, refused = results(answer, "emptyRecycleBinResponse")
+    assert status == 200
+    assert (purged["id"], purged["success"]) == (binned, True)
+    assert (refused["success"], refused["errors"][0]["statusCode"]) == (False, "INVALID_ID_FIELD")
+    assert [r["Id"] for r in sf.query_all(soql, include_deleted=True)["records"]] == [live]

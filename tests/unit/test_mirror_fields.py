@@ -24,7 +24,7 @@ def staging_reads() -> dict[str, set[str]]:
     reads: dict[str, set[str]] = {}
     for model in sorted(STAGING.glob("stg_salesforce__*.sql")):
         sql = model.read_text()
-        (table,) = re.findall(r"source\('salesforce',\s*'(\w+)'\)", sql)
+        (table,) = re.findall(r"(?:source\('salesforce',|salesforce_records\()\s*'(\w+)'", sql)
         reads.setdefault(f"SALESFORCE.{table.upper()}", set()).update(re.findall(r"record:payload:(\w+)", sql))
     return reads
 

@@ -1,5 +1,5 @@
 with source as (
-    select record from {{ source('salesforce', 'accounts') }}
+    {{ salesforce_records('accounts', 'Account') }}
 ),
 
 versions as (

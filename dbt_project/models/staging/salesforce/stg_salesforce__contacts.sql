@@ -1,5 +1,5 @@
 with source as (
-    select record from {{ source('salesforce', 'contacts') }}
+    {{ salesforce_records('contacts', 'Contact') }}
 ),
 
 versions as (

@@ -1,7 +1,7 @@
 -- Accounts in the recycle bin: deleted, or merged away into the account MasterRecordId names (the mirror reads
 -- them through queryAll). What the pipeline needs to leave a deleted account alone and to follow a merge.
 with source as (
-    select record from {{ source('salesforce', 'accounts') }}
+    {{ salesforce_records('accounts', 'Account') }}
 ),
 
 versions as (

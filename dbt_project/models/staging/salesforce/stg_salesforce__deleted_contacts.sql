@@ -1,7 +1,7 @@
 -- Contacts in the recycle bin: deleted (by hand, or with their account), or merged away into the contact
 -- MasterRecordId names (the mirror reads them through queryAll).
 with source as (
-    select record from {{ source('salesforce', 'contacts') }}
+    {{ salesforce_records('contacts', 'Contact') }}
 ),
 
 versions as (

@@ -1,6 +1,6 @@
 -- Opportunities in the recycle bin (deleted by hand, or with their account); the mirror reads them through queryAll.
 with source as (
-    select record from {{ source('salesforce', 'opportunities') }}
+    {{ salesforce_records('opportunities', 'Opportunity') }}
 ),
 
 versions as (

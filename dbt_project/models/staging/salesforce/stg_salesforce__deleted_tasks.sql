@@ -1,7 +1,7 @@
 -- Tasks in the recycle bin (deleted by hand, or with the contact, lead, account or opportunity they were about);
 -- the mirror reads them through queryAll.
 with source as (
-    select record from {{ source('salesforce', 'tasks') }}
+    {{ salesforce_records('tasks', 'Task') }}
 ),
 
 versions as (

@@ -1,5 +1,5 @@
 with source as (
-    select record from {{ source('salesforce', 'leads') }}
+    {{ salesforce_records('leads', 'Lead') }}
 ),
 
 versions as (

@@ -1,5 +1,5 @@
 with source as (
-    select record from {{ source('salesforce', 'opportunities') }}
+    {{ salesforce_records('opportunities', 'Opportunity') }}
 ),
 
 versions as (

@@ -1,5 +1,5 @@
 with source as (
-    select record from {{ source('salesforce', 'tasks') }}
+    {{ salesforce_records('tasks', 'Task') }}
 ),
 
 versions as (
