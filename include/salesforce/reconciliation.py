@@ -64,13 +64,18 @@ def tombstone(
     return {**envelope, "object": obj.name, "reason": REASON, "payload": payload}
 
 
-def warehouse_live_records(warehouse: SnowflakeHook, obj: MirroredObject) -> dict[str, dict[str, Any]]:
-    """Id -> newest version's payload, for every record whose newest version (mirrored or reconciled) is live."""
+def warehouse_live_records(
+    warehouse: SnowflakeHook, obj: MirroredObject, replacing: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Id -> newest version's payload, for every record whose newest version (mirrored or reconciled) is live.
+    ``replacing``: the interval whose tombstones are about to be replaced, so they do not count (a re-run of the
+    interval finds the same records missing again, instead of none)."""
     query = f"""
         with versions as (
             select record:payload as payload from {obj.table}
             union all
-            select record:payload from {raw_table(TABLE)} where record:object::varchar = %(object)s
+            select record:payload from {raw_table(TABLE)}
+            where record:object::varchar = %(object)s and record:interval_start::varchar != %(replacing)s
         ),
         newest as (
             select payload, coalesce(payload:IsDeleted::boolean, false) as is_deleted
@@ -83,7 +88,8 @@ def warehouse_live_records(warehouse: SnowflakeHook, obj: MirroredObject) -> dic
         select payload from newest where not is_deleted
     """
     live = {}
-    for (payload,) in warehouse.get_records(query, parameters={"object": obj.name}):
+    parameters = {"object": obj.name, "replacing": replacing or ""}
+    for (payload,) in warehouse.get_records(query, parameters=parameters):
         record = json.loads(payload) if isinstance(payload, str) else dict(payload)
         live[str(record["Id"])] = record
     return live
@@ -121,7 +127,7 @@ def reconcile(
     writer = PartWriter(s3, bucket, prefix)
     for obj in reconciled_objects():
         # The warehouse first: a record created in Salesforce after this read cannot be taken for a missing one.
-        live_in_warehouse = warehouse_live_records(warehouse, obj)
+        live_in_warehouse = warehouse_live_records(warehouse, obj, replacing=envelope["interval_start"])
         missing = missing_ids(live_in_warehouse, salesforce_live_ids(salesforce, obj))
         for record_id in missing:
             writer.add(tombstone(obj, live_in_warehouse[record_id], seen_at, envelope))
