@@ -165,7 +165,6 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         "REQUESTS_CA_BUNDLE": str(settings.cert_dir / CA_BUNDLE),
         "LANDING_BUCKET": settings.bucket,
         "LOCALCLOUD_HOME": str(settings.home),
-        "LOCALCLOUD_STAGE_URL": settings.stage_url,
         # For dbt from the command line: profiles.yml's `local` output holds the stand-in's host and port (Airflow
         # builds its profile from the snowflake connection instead).
         "DBT_TARGET": "local",

@@ -13,7 +13,7 @@ from typing import Literal
 from dev.localcloud.certs import CA_BUNDLE, ensure_certificates
 from dev.localcloud.env import ensure_airflow_secrets, environment
 from dev.localcloud.process import PidFile, airflow_task_groups, port_in_use, spawn, stop_group, stop_groups
-from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, CloudSettings
+from dev.localcloud.settings import REPO_ROOT, S3_ACCESS_KEY, S3_SECRET_KEY, STORAGE_INTEGRATION, CloudSettings
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -164,6 +164,8 @@ def catalogue(settings: CloudSettings) -> dict[str, list[Service]]:
                     str(settings.snowflake_dir),
                     "--cert-dir",
                     str(settings.cert_dir),
+                    "--s3-dir",
+                    str(settings.s3_dir),
                 ],
                 health=_snowflake_health(settings),
             )
@@ -303,14 +305,22 @@ def setup_steps(settings: CloudSettings) -> list[SetupStep]:
             # What an administrator does once in production (include/sql/production_setup.sql, step 4), with the
             # stand-in's only part of it: the databases. The pipeline's bootstrap creates everything inside them.
             "warehouse administrator set-up",
-            [sys.executable, "-m", "dev.localcloud.warehouse", "--create-databases"],
+            [sys.executable, "-m", "dev.localcloud.warehouse", "--administrator-set-up"],
             timeout=60,
             when="after",
             group="snowflake",
         ),
         SetupStep(
             "warehouse bootstrap",
-            [sys.executable, "-m", "include.warehouse.bootstrap", "--stage-url", settings.stage_url],
+            [
+                sys.executable,
+                "-m",
+                "include.warehouse.bootstrap",
+                "--stage-url",
+                settings.stage_url,
+                "--storage-integration",
+                STORAGE_INTEGRATION,
+            ],
             timeout=120,
             when="after",
             group="snowflake",

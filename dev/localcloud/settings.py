@@ -88,6 +88,13 @@ def remember_ports(home: Path, environ: Mapping[str, str] | None = None) -> dict
     return changed
 
 
+# The storage integration the landing stage reads through: the name production's set-up gives it
+# (include/sql/production_setup.sql, step 3), created on the stand-in by the administrator's step.
+STORAGE_INTEGRATION = "S3_LANDING"
+# The stand-in's integration names an IAM role as a real one must; nothing assumes it.
+STORAGE_AWS_ROLE_ARN = "arn:aws:iam::000000000000:role/localcloud-snowflake-reader"
+
+
 @dataclass(frozen=True)
 class CloudSettings:
     home: Path
@@ -193,8 +200,9 @@ class CloudSettings:
 
     @property
     def stage_url(self) -> str:
-        # Snowflake's local stage reads the very files rclone serves as S3 objects.
-        return self.bucket_dir.resolve().as_uri() + "/"
+        # The landing stage as in production: the bucket, read through a storage integration. The Snowflake
+        # stand-in reads s3:// from the very directory rclone serves (localcloud/snowflake_storage.py).
+        return f"s3://{self.bucket}/"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> CloudSettings:

@@ -29,6 +29,7 @@ from sqlglot import exp
 
 from dev.localcloud.certs import SERVER_CERT, ensure_certificates
 from dev.localcloud.serve import serve
+from dev.localcloud.snowflake_storage import ExternalStages
 
 log = logging.getLogger("localcloud.snowflake")
 
@@ -132,6 +133,10 @@ def _close_empty_transaction_before_merge(cursor: FakeSnowflakeCursor, sql: str)
     connection._last_statement_was_begin = _is_begin(sql)
 
 
+# The S3 stand-in's directory behind s3:// stages (set by main()).
+external_stages: ExternalStages | None = None
+
+
 def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwargs: Any) -> Any:
     """Turn engine errors fakesnow does not translate into Snowflake SQL errors.
 
@@ -139,11 +144,17 @@ def _execute_failing_like_snowflake(self: FakeSnowflakeCursor, *args: Any, **kwa
     once with an error code (e.g. 100069 for a JSON file COPY cannot parse), and that is what clients
     and tests must see. The session's aborted transaction is rolled back so the session stays usable.
     """
-    if args and isinstance(args[0], str):
-        _close_empty_transaction_before_merge(self, args[0])
-        args = (rewrite_for_duckdb(args[0]), *args[1:])
+    sent = args[0] if args and isinstance(args[0], str) else None
+    if sent is not None:
+        _close_empty_transaction_before_merge(self, sent)
+        database, schema = self._conn.database, self._conn.schema
+        instead = external_stages.rewrite(sent, database, schema) if external_stages else None
+        args = (instead if instead is not None else rewrite_for_duckdb(sent), *args[1:])
     try:
-        return _fakesnow_execute(self, *args, **kwargs)
+        result = _fakesnow_execute(self, *args, **kwargs)
+        if sent is not None and external_stages is not None:
+            external_stages.after(sent, self._conn.database, self._conn.schema)
+        return result
     except duckdb.Error as exc:
         with contextlib.suppress(duckdb.Error):
             self._duck_conn.execute("ROLLBACK")
@@ -157,12 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--cert-dir", type=Path, required=True)
+    parser.add_argument(
+        "--s3-dir", type=Path, required=True, help="the S3 stand-in's directory, what s3:// stages read"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     args.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_certificates(args.cert_dir)
     instance = PersistentFakeSnow(args.data_dir.resolve())
+    global external_stages  # the patched cursor method reads it
+    external_stages = ExternalStages(instance.duck_conn, args.s3_dir.resolve())
+    external_stages.patch_copy()
     FakeSnowflakeCursor.execute = _execute_failing_like_snowflake  # type: ignore[method-assign]
     fakesnow.server.shared_fs = instance  # login_request reads this module global per session
     try:

@@ -31,31 +31,43 @@ def connect(
     )
 
 
-def create_databases(port: int, host: str = "localhost") -> list[str]:
-    """The administrator's part of the set-up the stand-in can play: the raw and analytics databases
-    (include/sql/production_setup.sql, step 4). The stand-in has no roles, grants or integrations to create."""
+def administrator_set_up(port: int, bucket: str, host: str = "localhost") -> list[str]:
+    """The administrator's part of the set-up the stand-in can play (include/sql/production_setup.sql): the storage
+    integration the landing stage reads through (step 3) and the raw and analytics databases (step 4). The
+    stand-in has no roles, warehouses, users or grants to create. Returns what it made sure exists."""
+    from dev.localcloud.settings import STORAGE_AWS_ROLE_ARN, STORAGE_INTEGRATION
     from include.settings import warehouse_names
 
     names = warehouse_names()
-    databases = [names.raw_database, names.analytics_database]
+    statements = {
+        f"storage integration {STORAGE_INTEGRATION}": (
+            f"CREATE STORAGE INTEGRATION IF NOT EXISTS {STORAGE_INTEGRATION} TYPE = EXTERNAL_STAGE"
+            f" STORAGE_PROVIDER = 'S3' ENABLED = TRUE STORAGE_AWS_ROLE_ARN = '{STORAGE_AWS_ROLE_ARN}'"
+            f" STORAGE_ALLOWED_LOCATIONS = ('s3://{bucket}/')"
+        ),
+        **{
+            f"database {name}": f"CREATE DATABASE IF NOT EXISTS {name}"
+            for name in (names.raw_database, names.analytics_database)
+        },
+    }
     connection = connect(port, "localcloud", host=host)
     try:
-        for database in databases:
-            connection.cursor().execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+        for statement in statements.values():
+            connection.cursor().execute(statement)
     finally:
         connection.close()
-    return databases
+    return list(statements)
 
 
 def main(argv: list[str] | None = None) -> int:
     from dev.localcloud.settings import load_settings
 
     parser = argparse.ArgumentParser(description="Administrator set-up of the Snowflake stand-in.")
-    parser.add_argument("--create-databases", action="store_true", required=True)
+    parser.add_argument("--administrator-set-up", action="store_true", required=True)
     parser.parse_args(argv)
     settings = load_settings()
-    created = create_databases(settings.snowflake_port, settings.snowflake_host)
-    print(f"warehouse administrator set-up: databases {', '.join(created)}")
+    made = administrator_set_up(settings.snowflake_port, settings.bucket, settings.snowflake_host)
+    print(f"warehouse administrator set-up: {', '.join(made)}")
     return 0
 
 

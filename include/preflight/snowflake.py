@@ -2,7 +2,8 @@
 uses, and the Hightouch role's access to the marts, all seen through the pipeline's own connection.
 
 The checks follow what the configured deployment uses, so each is a real check in production and passes on the
-local cloud's stand-in, which has no roles, grants, warehouses or integrations:
+local cloud's stand-in, which has no roles, grants or warehouses (its storage integration and s3:// stage are
+the administrator's set-up and the bootstrap, as in production):
 
 - Role and warehouse: ``USE ROLE`` / ``USE WAREHOUSE`` with the connection's own ``role`` and ``warehouse``.
   Snowflake refuses them unless the role is granted to the user and the role may use the warehouse
@@ -22,8 +23,7 @@ local cloud's stand-in, which has no roles, grants, warehouses or integrations:
   https://docs.snowflake.com/en/sql-reference/sql/desc-integration); the stage's URL must lie within the allowed
   locations (https://docs.snowflake.com/en/sql-reference/sql/create-storage-integration). Then ``LIST`` on the
   stage's ``preflight/`` path (https://docs.snowflake.com/en/sql-reference/sql/list): Snowflake assumes the IAM
-  role and lists the bucket, which is what fails when the role's trust policy or permissions are wrong. A
-  ``file://`` stage (the local cloud's, over the directory the S3 stand-in serves) needs neither, and says so.
+  role and lists the bucket, which is what fails when the role's trust policy or permissions are wrong.
 - Hightouch's access: the grants ``include/sql/production_setup.sql`` (step 5) gives the Hightouch role
   (``SNOWFLAKE_HIGHTOUCH_ROLE``, default ``REVERSE_ETL``), read with ``SHOW GRANTS ON DATABASE | SCHEMA | TABLE``
   and ``SHOW FUTURE GRANTS IN SCHEMA`` (https://docs.snowflake.com/en/sql-reference/sql/show-grants): the pipeline's
@@ -188,10 +188,6 @@ def check_stage(rows: Rows, target: Target, fix: str) -> tuple[Check, Stage | No
         integration=str(row.get("storage_integration") or "").strip() or None,
         has_credentials=same(row.get("has_credentials"), "Y") or row.get("has_credentials") is True,
     )
-    if stage.scheme == "file":
-        return passed(
-            SERVICE, name, f"reads {url}: a local directory (the local cloud's stage over its S3 files)"
-        ), stage
     if stage.scheme != "s3":
         return failed(SERVICE, name, f"reads {url}, but the pipeline lands files in S3", fix), stage
     if parsed.netloc.lower() != target.bucket.lower():
@@ -388,12 +384,6 @@ def landing(session: Session, target: Target) -> list[Check]:
     if stage is None or stage_check.failed:
         checks.append(skipped(SERVICE, integration_name, "not checked: the stage must be fixed first"))
         return checks
-    if stage.scheme == "file":
-        checks.append(passed(SERVICE, integration_name, "none needed: the stage reads a local directory (file://)"))
-        checks.append(
-            passed(SERVICE, "stage access", "not listed: a file:// stage reads the local S3 directory directly")
-        )
-        return checks
     if stage.integration:
         try:
             rows = session.rows(f"DESC INTEGRATION {ident(stage.integration)}")
@@ -428,8 +418,7 @@ def hightouch_access(session: Session, target: Target) -> Check:
         return passed(
             SERVICE,
             name,
-            "not checked: SNOWFLAKE_HIGHTOUCH_ROLE is empty, so no role is named for Hightouch's source"
-            " (the local cloud's warehouse has no roles)",
+            "not checked: SNOWFLAKE_HIGHTOUCH_ROLE is empty, so no role is named for Hightouch's source",
         )
     schemas: dict[tuple[str, str], list[str]] = {}
     for mart in target.marts:

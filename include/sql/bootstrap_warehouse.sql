@@ -1,6 +1,6 @@
 -- Idempotent warehouse bootstrap: the same statements locally and in production, run by the pipeline's own
--- role (TRANSFORMER) on every start. Placeholders are filled by include/warehouse/bootstrap.py; only the stage
--- location differs (s3:// with a storage integration in production, file:// over the local S3 directory locally).
+-- role (TRANSFORMER) on every start. Placeholders are filled by include/warehouse/bootstrap.py: the stage reads
+-- s3://<landing bucket>/ through the storage integration an administrator created.
 -- Raw tables hold one VARIANT column per record: typing happens in dbt staging models.
 --
 -- Only what the role may create inside the databases it owns. The databases themselves are an administrator's,

@@ -1,9 +1,8 @@
-"""Create (or bring up to date) the databases, schemas, file format, stage and raw tables.
+"""Create (or bring up to date) the schemas, file format, stage and raw tables in the pipeline's databases.
 
-Idempotent: safe to run on every start. Production and local differ only in the stage location::
+Idempotent: safe to run on every start, the same command on the local cloud as in production::
 
     python -m include.warehouse.bootstrap --stage-url s3://my-landing-bucket/ --storage-integration S3_LANDING
-    python -m include.warehouse.bootstrap --stage-url file:///abs/path/.local/s3/landing/   # local cloud
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from include.connections import SNOWFLAKE
 from include.settings import WarehouseNames, warehouse_names
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
-_STAGE_URL = re.compile(r"^(s3|file|gcs|azure)://[^'\s]+/$")
+# Snowflake external stages read cloud storage (https://docs.snowflake.com/en/sql-reference/sql/create-stage).
+_STAGE_URL = re.compile(r"^(s3|gcs|azure)://[^'\s]+/$")
 
 
 def render_bootstrap_sql(

@@ -66,13 +66,16 @@ def test_make_preflight_is_green_on_the_local_cloud(local_cloud_settings) -> Non
     assert result.returncode == 0, output[-4000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("preflight through the local cloud's connections"), output
-    checks = [line for line in lines if line[:2] in {"✓ ", "✗ ", "- "}]
+    checks = [line for line in lines if line[:2] in {"✓ ", "✗ ", "- ", "! "}]
     assert checks, output
     assert all(line.startswith("✓ ") for line in checks), output
     assert {line.split(":")[0][2:] for line in checks} == {"S3", "Snowflake", "Salesforce", "Hightouch"}
     assert lines[-1] == f"{len(checks)} checks: {len(checks)} passed, 0 failed"
-    # What the local cloud does not have is said, not hidden; names follow the settings (the tests' raw database).
-    assert any("storage integration: none needed: the stage reads a local directory (file://)" in x for x in checks)
+    # The landing stage, its storage integration and the listing through it are checked as on a real account;
+    # names follow the settings (the tests' raw database); the Salesforce connection signs in as documented.
+    assert any("Snowflake: storage integration S3_LANDING: enabled, allows s3://landing/" in x for x in checks)
+    assert any("Snowflake: stage access: Snowflake listed s3://landing/preflight/" in x for x in checks)
+    assert any("Salesforce: sign-in flow: OAuth 2.0 JWT bearer flow" in x for x in checks)
     assert any(f"databases: {TEST_RAW_DATABASE}, ANALYTICS exist" in x for x in checks)
 
 

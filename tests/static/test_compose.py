@@ -246,7 +246,10 @@ def test_the_s3_files_are_the_snowflake_stage(services, settings) -> None:
 
     s3_dir = str(settings.s3_dir)
     assert mounts("s3")[s3_dir] == mounts("snowflake")[s3_dir] == mounts("prepare")[s3_dir]
-    assert settings.stage_url.startswith(f"file://{s3_dir}/")
+    # The stand-in reads the s3:// stage from the directory the S3 stand-in serves: the one it is given.
+    command = services["snowflake"]["command"]
+    assert command[command.index("--s3-dir") + 1] == s3_dir
+    assert settings.stage_url == f"s3://{settings.bucket}/"
     assert mounts("prepare")[str(settings.cert_dir)] == mounts("snowflake")[str(settings.cert_dir)]
     for name in AIRFLOW_SERVICES:
         assert mounts(name)[str(settings.secrets_dir)] == mounts("prepare")[str(settings.secrets_dir)]

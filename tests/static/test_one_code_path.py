@@ -21,12 +21,6 @@ PRODUCT_FOLDERS = ("dags", "include", "plugins", "dbt_project")
 SUFFIXES = {".py", ".sql", ".yml", ".yaml"}
 # The CLI's connection file: its `local` output is a connection (host, port), the one thing allowed to differ.
 CONNECTION_FILES = {"dbt_project/profiles.yml"}
-# A branch that is known and scheduled to go, with the reason; a new entry here needs the same.
-KNOWN_BRANCHES = {
-    # The preflight still recognises the local cloud's file:// stage instead of checking a storage integration
-    # the stand-in does not have; the stand-in has to serve an s3:// stage first.
-    "include/preflight/snowflake.py": {"file://", "local cloud"},
-}
 
 # What a branch on the environment looks like, by the name it branches on.
 LOCAL_MARKERS = {
@@ -106,17 +100,11 @@ def product_files() -> list[Path]:
 @pytest.mark.parametrize("path", product_files(), ids=lambda p: str(p.relative_to(REPO)))
 def test_product_code_does_not_branch_on_running_locally(path: Path) -> None:
     relative = str(path.relative_to(REPO))
-    found = _matched_text(path) - KNOWN_BRANCHES.get(relative, set())
+    found = _matched_text(path)
     assert not found, (
         f"{relative} branches on where it runs ({', '.join(sorted(found))}): product code is the same locally and "
         "in production; make the stand-in run what production sends (dev/README.md, What runs where)"
     )
-
-
-def test_known_branches_still_exist() -> None:
-    """An exception that no longer matches is removed from KNOWN_BRANCHES, so it cannot hide a new branch."""
-    for relative, allowed in KNOWN_BRANCHES.items():
-        assert allowed <= _matched_text(REPO / relative), f"{relative} no longer has {allowed}: drop the exception"
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ def test_production_stage_uses_the_storage_integration() -> None:
     assert "{{" not in sql
 
 
-def test_local_stage_points_at_the_s3_directory_without_credentials() -> None:
-    sql = render_bootstrap_sql("file:///tmp/cloud/s3/landing/", None, NAMES)
-    assert "URL = 'file:///tmp/cloud/s3/landing/'\n    FILE_FORMAT = (FORMAT_NAME = 'RAW.LANDING.NDJSON_GZ')" in sql
-    assert "STORAGE_INTEGRATION" not in sql
+def test_a_stage_on_local_files_is_refused() -> None:
+    """Snowflake's external stages read cloud storage; the local cloud's stage is s3:// like production's."""
+    with pytest.raises(ValueError, match="stage URL must look like s3://"):
+        render_bootstrap_sql("file:///tmp/cloud/s3/landing/", None, NAMES)
 
 
 def test_every_statement_is_idempotent() -> None:

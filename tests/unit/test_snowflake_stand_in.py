@@ -86,3 +86,85 @@ def test_other_statements_are_sent_unchanged(unchanged: str) -> None:
 )
 def test_begin_is_recognised_behind_dbt_comments(sql: str, is_begin: bool) -> None:
     assert _is_begin(sql) is is_begin
+
+
+# --- s3:// stages over the S3 stand-in's directory (dev/localcloud/snowflake_storage.py) ----------------------
+
+
+@pytest.fixture
+def stages(tmp_path):
+    import duckdb
+
+    from dev.localcloud.snowflake_storage import ExternalStages
+
+    connection = duckdb.connect()
+    connection.execute("ATTACH ':memory:' AS _fs_global")
+    connection.execute("CREATE SCHEMA _fs_global._fs_information_schema")
+    connection.execute(
+        "CREATE TABLE _fs_global._fs_information_schema._fs_stages "
+        "(name VARCHAR, database_name VARCHAR, schema_name VARCHAR, url VARCHAR, storage_integration VARCHAR)"
+    )
+    (tmp_path / "landing" / "cloud_app" / "2026").mkdir(parents=True)
+    (tmp_path / "landing" / "cloud_app" / "2026" / "part-0000.json.gz").write_bytes(b"x" * 7)
+    return ExternalStages(connection, tmp_path), connection
+
+
+CREATE_INTEGRATION = (
+    "CREATE STORAGE INTEGRATION IF NOT EXISTS S3_LANDING TYPE = EXTERNAL_STAGE STORAGE_PROVIDER = 'S3' ENABLED = TRUE"
+    " STORAGE_AWS_ROLE_ARN = 'arn:aws:iam::1:role/reader' STORAGE_ALLOWED_LOCATIONS = ('s3://landing/', 's3://b/')"
+)
+
+
+def test_a_storage_integration_is_kept_and_described(stages) -> None:
+    external, connection = stages
+    created = external.rewrite(CREATE_INTEGRATION, None, None)
+    assert connection.execute(created).fetchall() == [("Integration S3_LANDING successfully created.",)]
+    assert "already exists" in connection.execute(external.rewrite(CREATE_INTEGRATION, None, None)).fetchall()[0][0]
+    described = dict(
+        (p, v)
+        for p, _, v, _ in connection.execute(external.rewrite("desc integration s3_landing", None, None)).fetchall()
+    )
+    assert described == {
+        "ENABLED": "true",
+        "STORAGE_PROVIDER": "S3",
+        "STORAGE_ALLOWED_LOCATIONS": "s3://landing/,s3://b/",
+        "STORAGE_BLOCKED_LOCATIONS": "",
+        "STORAGE_AWS_ROLE_ARN": "arn:aws:iam::1:role/reader",
+    }
+
+
+def test_an_unknown_integration_is_refused_as_snowflake_refuses_it(stages) -> None:
+    import snowflake.connector.errors
+
+    external, _ = stages
+    with pytest.raises(snowflake.connector.errors.ProgrammingError, match="Integration 'NOPE' does not exist"):
+        external.rewrite("DESC INTEGRATION NOPE", None, None)
+    stage = "CREATE OR REPLACE STAGE RAW.LANDING.ST URL = 's3://landing/' STORAGE_INTEGRATION = NOPE"
+    with pytest.raises(snowflake.connector.errors.ProgrammingError, match="Integration 'NOPE' does not exist"):
+        external.rewrite(stage, "RAW", "LANDING")
+
+
+def test_a_stage_names_its_integration_and_lists_the_s3_stand_ins_files(stages, tmp_path) -> None:
+    external, connection = stages
+    external.rewrite(CREATE_INTEGRATION, None, None)
+    connection.execute(
+        "INSERT INTO _fs_global._fs_information_schema._fs_stages"
+        " VALUES ('ST', 'RAW', 'LANDING', 's3://landing/', NULL)"
+    )
+    stage = "CREATE OR REPLACE STAGE RAW.LANDING.ST URL = 's3://landing/' STORAGE_INTEGRATION = S3_LANDING"
+    assert external.rewrite(stage, "RAW", "LANDING") is None, "fakesnow runs CREATE STAGE itself"
+    external.after(stage, "RAW", "LANDING")
+    assert connection.execute(
+        "SELECT storage_integration FROM _fs_global._fs_information_schema._fs_stages"
+    ).fetchall() == [("S3_LANDING",)]
+    listed = connection.execute(external.rewrite("LIST @RAW.LANDING.ST/cloud_app/", "RAW", "LANDING")).fetchall()
+    assert [(name, size) for name, size, _, _ in listed] == [("s3://landing/cloud_app/2026/part-0000.json.gz", 7)]
+    assert connection.execute(external.rewrite("LIST @ST/preflight/", "RAW", "LANDING")).fetchall() == []
+
+
+def test_s3_urls_map_to_the_s3_stand_ins_directory_and_back(stages, tmp_path) -> None:
+    external, _ = stages
+    local = external.local_url("s3://landing/cloud_app/2026/")
+    assert local == (tmp_path / "landing" / "cloud_app" / "2026").as_uri() + "/"
+    assert external.s3_url(str(tmp_path / "landing" / "a.json.gz")) == "s3://landing/a.json.gz"
+    assert external.local_url("gcs://other/") == "gcs://other/"
