@@ -18,7 +18,7 @@ from dev.salesforce.errors import ApiError, record_error
 from dev.salesforce.schema import SObjectType, sobject
 from dev.salesforce.store import Record
 
-# Apex's Database.convertLead takes up to 100 LeadConvert objects, and clients batch the SOAP call the same.
+# convertLead() takes at most 100 leads a call (SOAP API, convertLead()).
 MAX_LEAD_CONVERTS = 100
 CONVERT_PERMISSION = "PermissionsConvertLeads"
 # Beyond Convert Leads, convertLead() requires Edit on leads and Create and Edit on the objects the conversion
@@ -116,6 +116,9 @@ def _convert(writer: Writer, convert: LeadConvert) -> LeadConvertResult:
             f"insufficient access rights on object id: converting a lead requires {', '.join(lacking)}",
         )
     lead = _live(writer, "Lead", convert.lead_id, "leadId")
+    # A duplicate rule set to block, a validation rule or a trigger can refuse a conversion: a fault switch on the
+    # lead plays one (faults.py), e.g. DUPLICATES_DETECTED.
+    writer.check_faults("Lead", lead.fields)
     if lead.fields.get("IsConverted"):
         raise record_error("CANNOT_UPDATE_CONVERTED_LEAD", CONVERTED_LEAD_MESSAGE)
     status = converted_statuses(writer).get((convert.converted_status or "").casefold())

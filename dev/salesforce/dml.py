@@ -178,6 +178,11 @@ class Writer:
     def user_id(self) -> str:
         return self._user_id
 
+    def check_faults(self, object_name: str, fields: dict[str, Any]) -> None:
+        """Raise the record error of a fault switch that rejects this record (faults.py)."""
+        if self._faults is not None:
+            self._faults.check(object_name, fields)
+
     def trusted(self) -> Writer:
         """The same transaction and user, allowed to write what only Salesforce itself writes."""
         return Writer(self._store, self._tx, self._user_id, trusted=True, faults=self._faults)

@@ -4,7 +4,9 @@ A switch ``{"match": "acme.io", "object": "Account", "status_code": "UNABLE_TO_L
 "count": null}`` makes every create, update or upsert (single record or collection) of a record of ``object``
 (any object if omitted) holding a text value that contains ``match`` (case-insensitive) fail with that error, as
 Salesforce fails a record that a lock, a validation rule or a trigger rejects; the other records of the request
-go through. ``count`` is how many rejections the switch makes before it turns itself off (null: until cleared).
+go through. A switch on a Lead also refuses its conversion (convertLead()), as a duplicate rule set to block
+(``DUPLICATES_DETECTED``), a validation rule or a trigger can. ``count`` is how many rejections the switch
+makes before it turns itself off (null: until cleared).
 The writer (dml.py) consults the switches; the app serves them at ``/_admin/faults`` (app.py). They live in
 memory, so a restart clears them.
 """

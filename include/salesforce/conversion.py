@@ -22,6 +22,14 @@ which converted status and owner. This module acts on it, in batches of ``MAX_LE
    task, or by a salesperson): done, not an error. So a retry never converts twice and a second run, once the
    mirror has seen the conversions, plans nothing.
 
+Duplicate rules: the request carries no ``DuplicateRuleHeader``, so the org's duplicate rules apply to the
+pipeline's conversions exactly as to a salesperson's (``allowSave`` would only bypass rules that alert, never
+those that block: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_header_duplicateruleheader.htm).
+A conversion into an existing account and contact creates no record of either, but it fills their empty fields,
+and a rule can block that (Salesforce Help, troubleshooting lead conversion). A lead a rule blocks comes back
+with ``DUPLICATES_DETECTED`` and the rule's message: it is a failed lead like any other (below), stays open, and
+the next run tries it again once sales has resolved the duplicate.
+
 Like a Hightouch ``warning`` run, failed leads do not stop the others: the task logs each with its error and one
 line of counts (``describe``), then returns the counts (``LeadConversionResult``, its XCom) or, if any lead failed,
 fails naming how many and why (``failure_message``).
@@ -51,9 +59,8 @@ log = logging.getLogger(__name__)
 SOAPENV = "http://schemas.xmlsoap.org/soap/envelope/"
 PARTNER = "urn:partner.soap.sforce.com"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-#: Salesforce converts at most 100 leads in one call (Database class, convertLead:
-#: https://developer.salesforce.com/docs/atlas.en-us.apexref.meta/apexref/apex_methods_system_database.htm);
-#: more answer the fault EXCEEDED_LEAD_CONVERT_LIMIT and convert nothing.
+#: Salesforce converts at most 100 leads in one call (SOAP API, convertLead():
+#: https://developer.salesforce.com/docs/atlas.en-us.api.meta/api/sforce_api_calls_convertlead.htm).
 MAX_LEADS_PER_CALL = 100
 #: The status code of a lead that is converted already (the lead is read-only history).
 ALREADY_CONVERTED = "CANNOT_UPDATE_CONVERTED_LEAD"

@@ -78,9 +78,9 @@ OBJECTS: tuple[MirroredObject, ...] = (
         "Website", "Type", "Industry", "OwnerId", "BillingCountry", "NumberOfEmployees",
     )),
     MirroredObject("Lead", "SALESFORCE.LEADS", (
-        "Id", "IsDeleted", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c", "FirstName",
-        "LastName", "Company", "Email", "Status", "LeadSource", "OwnerId", "IsConverted", "ConvertedContactId",
-        "ConvertedAccountId", "Country",
+        "Id", "IsDeleted", "MasterRecordId", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c", "Workspace_Id__c",
+        "FirstName", "LastName", "Company", "Email", "Status", "LeadSource", "OwnerId", "IsConverted",
+        "ConvertedContactId", "ConvertedAccountId", "Country",
     )),
     MirroredObject("Contact", "SALESFORCE.CONTACTS", (
         "Id", "IsDeleted", "MasterRecordId", "CreatedDate", "SystemModstamp", "Dwh_External_Id__c",

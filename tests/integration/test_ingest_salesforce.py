@@ -132,6 +132,8 @@ def test_deletions_and_merges_reach_the_raw_tables(dag_env, hooks) -> None:
     master = sf.Account.create({"Name": "Mirror Merge Master"})["id"]
     merged = sf.Account.create({"Name": "Mirror Merged Away"})["id"]
     moved = sf.Contact.create({"LastName": "Moved", "AccountId": merged})["id"]
+    lead_master = sf.Lead.create({"LastName": "Kept", "Company": "Mirror Lead Merge", "Email": "k@lead-merge.io"})["id"]
+    lead_merged = sf.Lead.create({"LastName": "Dup", "Company": "Mirror Lead Merge", "Email": "k@lead-merge.io"})["id"]
     live_end = _next_boundary(datetime.now(UTC)) + timedelta(minutes=30)  # after the intervals the tests above used
     dags_test(dag_env, "ingest_salesforce", live_end)
     live = {
@@ -146,9 +148,11 @@ def test_deletions_and_merges_reach_the_raw_tables(dag_env, hooks) -> None:
     sf.Contact.delete(contact)
     sf.Account.delete(account)
     soap = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/services/Soap/u/59.0"
-    status, answer = merge(sf.session_id, ("Account", {"Id": master}, [merged]), url=soap)
+    status, answer = merge(
+        sf.session_id, ("Account", {"Id": master}, [merged]), ("Lead", {"Id": lead_master}, [lead_merged]), url=soap
+    )
     assert status == 200
-    assert [r["success"] for r in results(answer, "mergeResponse")] == [True]
+    assert [r["success"] for r in results(answer, "mergeResponse")] == [True, True]
     assert not sf.query_all(f"SELECT Id FROM Account WHERE Id IN ('{account}', '{merged}')")["records"], "query: gone"
 
     deleted_end = live_end + timedelta(minutes=15)
@@ -163,6 +167,8 @@ def test_deletions_and_merges_reach_the_raw_tables(dag_env, hooks) -> None:
     assert accounts.get(merged) == {"IsDeleted": True, "MasterRecordId": master, "AccountId": None}
     assert accounts[master]["IsDeleted"] is False, "a merge modifies the master too"
     assert contacts[moved] == {"IsDeleted": False, "MasterRecordId": None, "AccountId": master}
+    assert leads[lead_merged]["IsDeleted"] is True
+    assert leads[lead_merged]["MasterRecordId"] == lead_master, "leads merge too: the mirror keeps the master"
     for obj in OBJECTS:
         assert set(_raw_ids(warehouse, obj.table)) == _crm_ids(sf, obj.name), obj.name
 

@@ -482,3 +482,32 @@ def test_empty_recycle_bin_deletes_for_good_what_query_all_showed(sf: Any) -> No
     assert (purged["id"], purged["success"]) == (binned, True)
     assert (refused["success"], refused["errors"][0]["statusCode"]) == (False, "INVALID_ID_FIELD")
     assert [r["Id"] for r in sf.query_all(soql, include_deleted=True)["records"]] == [live]
+
+
+def test_a_conversion_a_duplicate_rule_blocks_fails_alone(sf: Any) -> None:
+    """A blocking rule (played by a fault switch on the lead) refuses that lead's conversion with its status code
+    and message; the other leads of the call convert; the blocked lead stays open."""
+    blocked = sf.Lead.create({"LastName": "Dupe", "Company": "Dupe Inc", "Email": "dupe@dupe-rule.io"})["id"]
+    fine = sf.Lead.create({"LastName": "Fine", "Company": "Fine Inc", "Email": "fine@fine-rule.io"})["id"]
+    faults = f"{BASE}/_admin/faults"
+    auth = {"Authorization": f"Bearer {sf.session_id}"}
+    rule = {"match": "dupe-rule.io", "object": "Lead", "status_code": "DUPLICATES_DETECTED",
+            "message": "Use one of these records?"}  # fmt: skip
+    assert requests.post(faults, json=rule, headers=auth, timeout=5).status_code == 201
+    try:
+        status, answer = convert_lead(
+            sf.session_id,
+            {"leadId": blocked, "convertedStatus": CONVERTED},
+            {"leadId": fine, "convertedStatus": CONVERTED},
+        )
+    finally:
+        requests.delete(faults, headers=auth, timeout=5).raise_for_status()
+    first, second = results(answer, "convertLeadResponse")
+    assert status == 200
+    assert (first["success"], first["errors"][0]["statusCode"], first["errors"][0]["message"]) == (
+        False,
+        "DUPLICATES_DETECTED",
+        "Use one of these records?",
+    )
+    assert second["success"] is True
+    assert (sf.Lead.get(blocked)["IsConverted"], sf.Lead.get(fine)["IsConverted"]) == (False, True)

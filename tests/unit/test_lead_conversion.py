@@ -351,3 +351,24 @@ def test_the_task_reads_the_mart_in_the_configured_analytics_database(monkeypatc
         "SELECT LEAD_ID, CONVERTED_STATUS, CONTACT_EXTERNAL_ID, CONTACT_ID, ACCOUNT_EXTERNAL_ID, ACCOUNT_ID, OWNER_ID "
         "FROM ANALYTICS_FORK.MARTS.SALESFORCE_LEAD_CONVERSIONS ORDER BY LEAD_ID"
     ]
+
+
+def test_a_lead_a_duplicate_rule_blocks_is_a_failed_lead_with_the_rules_message() -> None:
+    """The org's duplicate rules apply to the pipeline's conversions (no DuplicateRuleHeader is sent): a blocked
+    lead is reported with DUPLICATES_DETECTED and the rule's message, fails the task, and the others convert."""
+    body = (
+        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"'
+        ' xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><convertLeadResponse><result>'
+        '<accountId xsi:nil="true"/><contactId xsi:nil="true"/><errors><message>Use one of these records?</message>'
+        f"<statusCode>DUPLICATES_DETECTED</statusCode></errors><leadId>{LEAD}</leadId>"
+        '<opportunityId xsi:nil="true"/><success>false</success></result></convertLeadResponse></soapenv:Body>'
+        "</soapenv:Envelope>"
+    ).encode()
+    converts = [LeadConvert(LEAD, "Closed - Converted", ACCOUNT, CONTACT, OWNER)]
+    assert b"DuplicateRuleHeader" not in conversion.convert_lead_envelope("session", converts)
+    (outcome,) = conversion.parse_convert_lead_response(body, converts)
+    assert (outcome.outcome, outcome.status_code, outcome.message) == (
+        "failed",
+        "DUPLICATES_DETECTED",
+        "Use one of these records?",
+    )
