@@ -64,10 +64,10 @@ def test_snowflakehook_runs_ddl_and_dml(snowflake_hook) -> None:
 def test_bootstrap_created_the_landing_objects(snowflake_hook, data_platform) -> None:
     """The stage production has (the bucket through the S3_LANDING integration) and every raw table the bootstrap
     creates (read from its SQL, so a fork's new table needs no change here)."""
+    from snowflake.connector import DictCursor
+
     from include.preflight.snowflake import bootstrap_objects
     from include.settings import warehouse_names
-
-    from snowflake.connector import DictCursor
 
     cursor = snowflake_hook.get_conn().cursor(DictCursor)
     cursor.execute(f"SHOW STAGES IN SCHEMA {raw_table('LANDING')}")
