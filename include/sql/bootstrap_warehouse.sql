@@ -5,9 +5,8 @@
 --
 -- Only what the role may create inside the databases it owns. The databases themselves are an administrator's,
 -- once (include/sql/production_setup.sql, step 4): CREATE DATABASE needs the account-level CREATE DATABASE
--- privilege, which Snowflake requires of the statement, IF NOT EXISTS or not
--- (https://docs.snowflake.com/en/sql-reference/sql/create-database, "Access control requirements"), and a
--- least-privilege role does not have it. `make preflight` names a missing database and who creates it.
+-- privilege (https://docs.snowflake.com/en/sql-reference/sql/create-database, "Access control requirements",
+-- which makes no exception for IF NOT EXISTS on a database that exists), and a least-privilege role lacks it. `make preflight` names a missing database and who creates it.
 
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.{{ landing_schema }};
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.CLOUD_APP;

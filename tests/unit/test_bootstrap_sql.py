@@ -31,8 +31,8 @@ def test_every_statement_is_idempotent() -> None:
 
 # What needs an account-level privilege (CREATE DATABASE, CREATE ROLE, CREATE WAREHOUSE, CREATE INTEGRATION,
 # MANAGE GRANTS) that the pipeline's least-privilege role does not hold: an administrator's, once
-# (include/sql/production_setup.sql). Snowflake checks the privilege even for CREATE ... IF NOT EXISTS of an
-# object that exists.
+# (include/sql/production_setup.sql). Snowflake's access control requirements for these statements make no
+# exception for IF NOT EXISTS on an object that exists.
 ACCOUNT_LEVEL = re.compile(
     r"^\s*(CREATE\s+(OR\s+REPLACE\s+)?(DATABASE|ROLE|WAREHOUSE|(STORAGE\s+)?INTEGRATION|USER)\b|GRANT\b|USE\s+ROLE\b)",
     re.IGNORECASE,
