@@ -6,7 +6,8 @@
 -- Only what the role may create inside the databases it owns. The databases themselves are an administrator's,
 -- once (include/sql/production_setup.sql, step 4): CREATE DATABASE needs the account-level CREATE DATABASE
 -- privilege (https://docs.snowflake.com/en/sql-reference/sql/create-database, "Access control requirements",
--- which makes no exception for IF NOT EXISTS on a database that exists), and a least-privilege role lacks it. `make preflight` names a missing database and who creates it.
+-- which makes no exception for IF NOT EXISTS on a database that exists), and a least-privilege role lacks it.
+-- `make preflight` names a missing database and whose step creates it.
 
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.{{ landing_schema }};
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.CLOUD_APP;
