@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,8 @@ MATERIALIZATION_SQL = """
 def _dbt(project: Path, target_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **DUMMY_CREDENTIALS, "DBT_PROFILES_DIR": str(project), "DBT_SEND_ANONYMOUS_USAGE_STATS": "0"}
     command = [DBT, "compile", "--project-dir", str(project), "--profiles-dir", str(project), "--target", "prod"]
-    command += ["--no-populate-cache", "--target-path", str(target_path), "--quiet", *args]
+    command += ["--no-populate-cache", "--target-path", str(target_path), "--log-path", str(target_path)]
+    command += ["--quiet", *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -78,9 +80,19 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     shutil.copytree(DBT_PROJECT, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     (project / "macros" / "_render_is_incremental.sql").write_text(RENDER_INCREMENTAL_MACRO)
     full, incremental = root / "full", root / "incremental"
-    _ok(_dbt(project, full, "--select", "resource_type:model"))
-    _ok(_dbt(project, incremental, "--select", "config.materialized:incremental", "--vars", "render_incremental: true"))
-    inline = _ok(_dbt(project, root / "inline", "--output", "json", "--inline", MATERIALIZATION_SQL))
+    # Three independent renders, each in its own target path: run side by side (each is mostly dbt's start-up).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        renders = [
+            pool.submit(_dbt, project, full, "--select", "resource_type:model"),
+            pool.submit(
+                _dbt, project, incremental, "--select", "config.materialized:incremental", "--vars",
+                "render_incremental: true",
+            ),
+            pool.submit(_dbt, project, root / "inline", "--output", "json", "--inline", MATERIALIZATION_SQL),
+        ]  # fmt: skip
+        _ok(renders[0].result())
+        _ok(renders[1].result())
+        inline = _ok(renders[2].result())
     compiled = json.loads(inline[inline.index("{") :])["compiled"]
 
     statements: dict[str, str] = {}
