@@ -71,7 +71,7 @@ class PersistentFakeSnow(FakeSnow):
 
 _fakesnow_execute = FakeSnowflakeCursor.execute
 
-_LEADING_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+_LEADING_COMMENTS = r"(?:\s|--[^\n]*(?:\n|$)|/\*(?:[^*]|\*(?!/))*\*/)*"
 
 
 # CREATE [OR REPLACE] TEMPORARY TABLE|VIEW db.schema.name: Snowflake keeps the object in that schema for the

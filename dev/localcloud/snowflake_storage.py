@@ -32,7 +32,7 @@ import fakesnow.copy_into
 import snowflake.connector.errors
 
 INTEGRATIONS_TABLE = "_fs_global.main.localcloud_storage_integrations"
-_COMMENTS = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
+_COMMENTS = r"(?:\s|--[^\n]*(?:\n|$)|/\*(?:[^*]|\*(?!/))*\*/)*"
 _CREATE_INTEGRATION = re.compile(
     _COMMENTS + r"create\s+(?P<replace>or\s+replace\s+)?storage\s+integration\s+(?P<exists>if\s+not\s+exists\s+)?"
     r"(?P<name>[A-Za-z_][A-Za-z0-9_$]*)(?P<body>.*)$",

@@ -17,7 +17,7 @@ back with a newer ``SystemModstamp`` and is live again.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -64,13 +64,14 @@ def tombstone(
     return {**envelope, "object": obj.name, "reason": REASON, "payload": payload}
 
 
-def warehouse_live_records(
-    warehouse: SnowflakeHook, obj: MirroredObject, replacing: str | None = None
-) -> dict[str, dict[str, Any]]:
-    """Id -> newest version's payload, for every record whose newest version (mirrored or reconciled) is live.
-    ``replacing``: the interval whose tombstones are about to be replaced, so they do not count (a re-run of the
-    interval finds the same records missing again, instead of none)."""
-    query = f"""
+# Ids per query when reading the last versions of the missing records (an IN list of bind variables).
+LAST_VERSIONS_BATCH = 500
+
+
+def _newest_versions_sql(obj: MirroredObject, select: str, where: str = "") -> str:
+    """The newest version of each record (mirrored or reconciled) that is live. The tombstones of the interval being
+    replaced do not count, so a re-run of the interval finds the same records missing again, not none."""
+    return f"""
         with versions as (
             select record:payload as payload from {obj.table}
             union all
@@ -80,19 +81,37 @@ def warehouse_live_records(
         newest as (
             select payload, coalesce(payload:IsDeleted::boolean, false) as is_deleted
             from versions
+            {where}
             qualify row_number() over (
                 partition by payload:Id::varchar
                 order by payload:SystemModstamp::varchar desc, coalesce(payload:IsDeleted::boolean, false) desc
             ) = 1
         )
-        select payload from newest where not is_deleted
+        select {select} from newest where not is_deleted
     """
-    live = {}
+
+
+def warehouse_live_ids(warehouse: SnowflakeHook, obj: MirroredObject, replacing: str | None = None) -> list[str]:
+    """The Ids whose newest version in the warehouse is live (only Ids: the comparison reads no payloads)."""
     parameters = {"object": obj.name, "replacing": replacing or ""}
-    for (payload,) in warehouse.get_records(query, parameters=parameters):
-        record = json.loads(payload) if isinstance(payload, str) else dict(payload)
-        live[str(record["Id"])] = record
-    return live
+    rows = warehouse.get_records(_newest_versions_sql(obj, "payload:Id::varchar"), parameters=parameters)
+    return [str(row[0]) for row in rows]
+
+
+def last_versions(
+    warehouse: SnowflakeHook, obj: MirroredObject, ids: Sequence[str], replacing: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """Id -> the newest live version's payload, for ``ids`` only (the records found missing), in batches."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), LAST_VERSIONS_BATCH):
+        batch = list(ids[start : start + LAST_VERSIONS_BATCH])
+        names = [f"id_{n}" for n in range(len(batch))]
+        where = f"where payload:Id::varchar in ({', '.join(f'%({name})s' for name in names)})"
+        parameters = {"object": obj.name, "replacing": replacing or "", **dict(zip(names, batch, strict=True))}
+        for (payload,) in warehouse.get_records(_newest_versions_sql(obj, "payload", where), parameters=parameters):
+            record = json.loads(payload) if isinstance(payload, str) else dict(payload)
+            found[str(record["Id"])] = record
+    return found
 
 
 def salesforce_live_ids(salesforce: Any, obj: MirroredObject) -> list[str]:
@@ -127,10 +146,12 @@ def reconcile(
     writer = PartWriter(s3, bucket, prefix)
     for obj in reconciled_objects():
         # The warehouse first: a record created in Salesforce after this read cannot be taken for a missing one.
-        live_in_warehouse = warehouse_live_records(warehouse, obj, replacing=envelope["interval_start"])
+        replacing = envelope["interval_start"]
+        live_in_warehouse = warehouse_live_ids(warehouse, obj, replacing)
         missing = missing_ids(live_in_warehouse, salesforce_live_ids(salesforce, obj))
+        versions = last_versions(warehouse, obj, missing, replacing)
         for record_id in missing:
-            writer.add(tombstone(obj, live_in_warehouse[record_id], seen_at, envelope))
+            writer.add(tombstone(obj, versions[record_id], seen_at, envelope))
         result.missing[obj.name] = len(missing)
     writer.flush()
     result.loaded = replace_interval(

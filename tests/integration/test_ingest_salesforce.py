@@ -178,7 +178,7 @@ def test_records_gone_from_the_recycle_bin_are_reconciled_as_deleted(dag_env, ho
     cannot see the deletion; the daily reconciliation lands a tombstone, its last mirrored version with
     IsDeleted = true, and the warehouse no longer holds it as live. A re-run of the day replaces its tombstones."""
     from include.salesforce.mirror import by_name as mirrored
-    from include.salesforce.reconciliation import TABLE, warehouse_live_records
+    from include.salesforce.reconciliation import TABLE, warehouse_live_ids
     from tests.integration.salesforce_fixtures import empty_recycle_bin
 
     sf, warehouse = hooks
@@ -186,14 +186,14 @@ def test_records_gone_from_the_recycle_bin_are_reconciled_as_deleted(dag_env, ho
     purged = sf.Account.create({"Name": "Reconcile Purged", "Website": "https://purged.example"})["id"]
     end = _next_boundary(datetime.now(UTC)) + timedelta(hours=2)  # after the intervals the tests above used
     dags_test(dag_env, "ingest_salesforce", end)
-    assert {kept, purged} <= set(warehouse_live_records(warehouse, mirrored("Account")))
+    assert {kept, purged} <= set(warehouse_live_ids(warehouse, mirrored("Account")))
 
     sf.Account.delete(purged)
     soap = f"https://localhost:{TEST_PORTS['LOCALCLOUD_SALESFORCE_PORT']}/services/Soap/u/59.0"
     status, answer = empty_recycle_bin(sf.session_id, purged, url=soap)
     assert (status, [r["success"] for r in results(answer, "emptyRecycleBinResponse")]) == (200, [True])
     dags_test(dag_env, "ingest_salesforce", end + timedelta(minutes=15))
-    assert purged in warehouse_live_records(warehouse, mirrored("Account")), "the mirror cannot see a purge"
+    assert purged in warehouse_live_ids(warehouse, mirrored("Account")), "the mirror cannot see a purge"
 
     day_end = end.replace(hour=5, minute=0) + timedelta(days=1)
     for _ in range(2):  # the second run of the same day replaces the first one's tombstones
@@ -204,6 +204,6 @@ def test_records_gone_from_the_recycle_bin_are_reconciled_as_deleted(dag_env, ho
     )
     assert [row for row in tombstones if row[0] == purged] == [(purged, True, "https://purged.example")]
     assert kept not in {row[0] for row in tombstones}
-    live = warehouse_live_records(warehouse, mirrored("Account"))
+    live = warehouse_live_ids(warehouse, mirrored("Account"))
     assert purged not in live
     assert kept in live
