@@ -30,8 +30,12 @@ from urllib.parse import urlparse
 import duckdb
 import fakesnow.copy_into
 import snowflake.connector.errors
+from fakesnow.transforms.stage import parts_from_var
 
 INTEGRATIONS_TABLE = "_fs_global.main.localcloud_storage_integrations"
+# fakesnow's stage catalogue, and a stage by the (database, schema, name) fakesnow's parts_from_var resolves.
+_STAGES = "_fs_global._fs_information_schema._fs_stages"
+_STAGE_IS = "database_name = ? AND schema_name = ? AND name = ?"
 _COMMENTS = r"(?:\s|--[^\n]*(?:\n|$)|/\*(?:[^*]|\*(?!/))*\*/)*"
 _CREATE_INTEGRATION = re.compile(
     _COMMENTS + r"create\s+(?P<replace>or\s+replace\s+)?storage\s+integration\s+(?P<exists>if\s+not\s+exists\s+)?"
@@ -121,14 +125,9 @@ class ExternalStages:
                 [name.upper()],
             ).fetchone()
 
-    def _stage_url(self, fqname: str) -> str | None:
-        database, schema, name = [part.strip('"').upper() for part in fqname.split(".")]
+    def _stage_url(self, stage: tuple[str, str, str]) -> str | None:
         with self.duck_conn.cursor() as cursor:
-            row = cursor.execute(
-                "SELECT url FROM _fs_global._fs_information_schema._fs_stages"
-                " WHERE upper(database_name) = ? AND upper(schema_name) = ? AND upper(name) = ?",
-                [database, schema, name],
-            ).fetchone()
+            row = cursor.execute(f"SELECT url FROM {_STAGES} WHERE {_STAGE_IS}", list(stage)).fetchone()
         return row[0] if row else None
 
     def rewrite(self, sql: str, database: str | None, schema: str | None) -> str | None:
@@ -138,9 +137,7 @@ class ExternalStages:
         if match := _DESC_INTEGRATION.match(sql):
             return self._describe_integration(match.group("name"))
         if match := _LIST.match(sql):
-            stage = match.group("stage")
-            fqname = stage if stage.count(".") == 2 else f"{database}.{schema}.{stage}"
-            url = self._stage_url(fqname)
+            url = self._stage_url(parts_from_var(match.group("stage"), database, schema))
             if url is not None and urlparse(url).scheme.lower() == "s3":
                 return self._list(url, (match.group("path") or "/").lstrip("/"))
         integration = _STAGE_INTEGRATION.search(sql) if _CREATE_STAGE.match(sql) else None
@@ -154,14 +151,11 @@ class ExternalStages:
         integration = _STAGE_INTEGRATION.search(sql) if stage else None
         if stage is None or integration is None:
             return
-        name = stage.group("name")
-        fqname = name if name.count(".") == 2 else f"{database}.{schema}.{name}"
-        database_name, schema_name, stage_name = [part.strip('"').upper() for part in fqname.split(".")]
+        key = parts_from_var(stage.group("name"), database, schema)
         with self.duck_conn.cursor() as cursor:
             cursor.execute(
-                "UPDATE _fs_global._fs_information_schema._fs_stages SET storage_integration = ?"
-                " WHERE upper(database_name) = ? AND upper(schema_name) = ? AND upper(name) = ?",
-                [integration.group("name").upper(), database_name, schema_name, stage_name],
+                f"UPDATE {_STAGES} SET storage_integration = ? WHERE {_STAGE_IS}",
+                [integration.group("name").upper(), *key],
             )
 
     def _create_integration(self, match: re.Match[str]) -> str:

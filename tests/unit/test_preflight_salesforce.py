@@ -330,7 +330,7 @@ def test_the_integration_user_must_be_allowed_to_convert_leads() -> None:
     assert check_convert_permission("api@acme.io", None, None, "no userinfo").failed
 
 
-KEY = "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"
+KEY = "<the PEM private key of the connected app's certificate>"  # only its presence picks the flow
 
 
 @pytest.mark.parametrize(
