@@ -73,6 +73,15 @@ def _error(message: str, errno: int = 2003, sqlstate: str = "02000") -> snowflak
     return snowflake.connector.errors.ProgrammingError(msg=text, errno=errno, sqlstate=sqlstate)
 
 
+def _stage_key(name: str, database: str | None, schema: str | None) -> tuple[str, str, str] | None:
+    """(database, schema, name) as fakesnow resolves a stage name; None when the session names no database or
+    schema for a name that needs them (fakesnow then answers the statement itself)."""
+    try:
+        return parts_from_var(name, database, schema)
+    except (AssertionError, ValueError):
+        return None
+
+
 class ExternalStages:
     """The launcher's storage integrations and its mapping of ``s3://`` to the S3 stand-in's directory."""
 
@@ -137,7 +146,8 @@ class ExternalStages:
         if match := _DESC_INTEGRATION.match(sql):
             return self._describe_integration(match.group("name"))
         if match := _LIST.match(sql):
-            url = self._stage_url(parts_from_var(match.group("stage"), database, schema))
+            stage = _stage_key(match.group("stage"), database, schema)
+            url = self._stage_url(stage) if stage else None
             if url is not None and urlparse(url).scheme.lower() == "s3":
                 return self._list(url, (match.group("path") or "/").lstrip("/"))
         integration = _STAGE_INTEGRATION.search(sql) if _CREATE_STAGE.match(sql) else None
@@ -151,7 +161,9 @@ class ExternalStages:
         integration = _STAGE_INTEGRATION.search(sql) if stage else None
         if stage is None or integration is None:
             return
-        key = parts_from_var(stage.group("name"), database, schema)
+        key = _stage_key(stage.group("name"), database, schema)
+        if key is None:
+            return
         with self.duck_conn.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {_STAGES} SET storage_integration = ? WHERE {_STAGE_IS}",
