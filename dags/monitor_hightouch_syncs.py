@@ -15,10 +15,10 @@ never reached Salesforce), `cancelled` or `interrupted`, or it never ran. A run 
 the run before it decides. **Disabled** syncs are skipped (listed in the log, not judged: `preflight` reports
 them). Syncs in the workspace that are not in `syncs.yaml` are listed in their own log section, not judged.
 
-On any unhealthy sync the task logs a warning per sync, posts one message to Slack if the `slack_alerts`
-connection exists (an `http` connection to an incoming webhook, see `include/hightouch/monitoring.py`), and
-**fails, so the DAG run is red**: the failure shows in the Airflow UI, in failure callbacks and in any alerting
-built on DAG run state, even where Slack is not configured. It fails without retries (a retry would not heal a
+On any unhealthy sync the task logs a warning per sync, posts one message listing them through the pipeline's
+alert notifier (`include/alerts.py`: the `alerts_webhook` connection, Slack or Mattermost), and **fails, so the
+DAG run is red**: the failure shows in the Airflow UI and in any alerting built on DAG run state, even where no
+webhook is configured. It fails without retries (a retry would not heal a
 sync and would post the alert again); errors reaching Hightouch's API are retried as usual.
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from include.connections import HIGHTOUCH, SLACK_ALERTS
+from include.connections import ALERTS_WEBHOOK, HIGHTOUCH
 from include.dag_defaults import default_args
 
 
@@ -51,7 +51,7 @@ def monitor_hightouch_syncs() -> None:
         """The catalogue's verdicts, skipped and outside syncs (XCom); fails, after alerting, on any unhealthy."""
         from include.hightouch.monitoring import check_and_alert
 
-        return check_and_alert(hightouch_conn_id=HIGHTOUCH, slack_conn_id=SLACK_ALERTS)
+        return check_and_alert(hightouch_conn_id=HIGHTOUCH, alerts_conn_id=ALERTS_WEBHOOK)
 
     check_sync_health()
 

@@ -19,8 +19,9 @@ CLOUD_APP_API: Final = "cloud_app_api"
 SALESFORCE: Final = "salesforce_crm"
 #: Reverse ETL (``http`` connection as airflow-provider-hightouch expects; token in the password).
 HIGHTOUCH: Final = "hightouch_default"
-#: Optional Slack incoming webhook for alerts (``http`` connection, see README); not in ALL: alerts work without it.
-SLACK_ALERTS: Final = "slack_alerts"
+#: Optional incoming webhook for alerts, Slack or Mattermost (``slackwebhook`` connection, the webhook URL in the
+#: password; include/alerts.py); not in ALL: without it alerts go to the task log.
+ALERTS_WEBHOOK: Final = "alerts_webhook"
 
 ALL: Final = (LANDING_S3, SNOWFLAKE, CLOUD_APP_API, SALESFORCE, HIGHTOUCH)
 

@@ -25,6 +25,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from dev.chat.sink import webhook_router
 from dev.cloud_app.generator import GeneratorConfig, WorkspaceGenerator, iso
 
 MAX_LIMIT = 1000
@@ -229,6 +230,9 @@ def create_app(config: GeneratorConfig, state_dir: Path, token: str) -> FastAPI:
             else:
                 faults[0] = fault.model_copy(update={"count": fault.count - 1})
             return fault
+
+    # The company's chat, for the pipeline's alerts (dev/chat/sink.py): one process less to run locally.
+    app.include_router(webhook_router(state_dir, authorize))
 
     @app.get("/v1/health", include_in_schema=False)
     def health() -> dict[str, str]:

@@ -320,6 +320,14 @@ def create_app(
         workspace.patch_sync(syncId, body, now_iso())
         return sync_body(find(syncId), store)
 
+    # The run's page in the app, where an alert links (HIGHTOUCH_APP_URL): here the run as the API returns it.
+    @app.get("/app/syncs/{syncId}/runs/{runId}", include_in_schema=False)
+    def run_page(syncId: int, runId: int) -> dict[str, Any]:
+        runs = [run_body(run) for run in store.runs(str(find(syncId).id)) if run_body(run)["id"] == runId]
+        if not runs:
+            raise HTTPException(404, {"message": f"run {runId} of sync {syncId} not found"})
+        return runs[0]
+
     @app.get(f"{API}/syncs/{{syncId}}/runs", dependencies=[Depends(authorize)])
     def list_runs(
         syncId: int,

@@ -12,6 +12,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from dev.chat.sink import WEBHOOK_KEY
 from dev.dbt_docs import cosmos_projects, docs_dir
 from dev.localcloud.certs import CA_BUNDLE, SALESFORCE_APP_CONSUMER_KEY, SALESFORCE_APP_KEY
 from dev.localcloud.settings import (
@@ -71,6 +72,12 @@ def connection_values(settings: CloudSettings) -> dict[str, dict[str, object]]:
                 # sends that request to the emulator and turns the suffix into an ignored query string.
                 "domain": f"{settings.salesforce_host}:{settings.salesforce_port}/services/oauth2/token?",
             },
+        },
+        # The chat the alerts go to (dev/chat/sink.py, served by the cloud-app emulator): the webhook's URL, as
+        # a Slack or Mattermost incoming webhook is configured.
+        connections.ALERTS_WEBHOOK: {
+            "conn_type": "slackwebhook",
+            "password": f"http://{settings.cloud_app_host}:{settings.cloud_app_port}/hooks/{WEBHOOK_KEY}",
         },
         connections.HIGHTOUCH: {
             "conn_type": "http",
@@ -179,6 +186,8 @@ def environment(settings: CloudSettings) -> dict[str, str]:
         # Cosmos's plugin shows the dbt docs `make demo` generates here inside the UI (Browse > dbt Docs).
         "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": cosmos_projects(docs_dir(settings)),
         "DO_NOT_TRACK": "1",
+        # Alerts on a failed sync link to the run's page in the Hightouch app; the emulator serves its runs there.
+        "HIGHTOUCH_APP_URL": f"http://{settings.hightouch_host}:{settings.hightouch_port}/app",
     }
     for conn_id, value in connection_values(settings).items():
         env[connections.env_var_name(conn_id)] = json.dumps(value, separators=(",", ":"))

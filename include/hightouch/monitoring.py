@@ -14,13 +14,9 @@ pipeline depends on, by what the Hightouch API reference documents (https://high
 Verdicts come from pure functions over API payloads (unit-tested); the calls are at the edge
 (``check_workspace``). A catalogue sync missing from the workspace is unhealthy; a disabled one is skipped
 (logged, not judged: ``preflight`` reports it); a workspace sync that is not in the catalogue is listed in
-its own log section, not judged. On any unhealthy sync: a warning line per sync, one Slack message if the
-``slack_alerts`` connection exists, and a failed task.
-
-Slack is posted with ``HttpHook`` to an incoming webhook: apache-airflow-providers-slack is not in this image,
-and one JSON POST does not justify a dependency. The ``slack_alerts`` connection is an ``http`` connection with
-``host`` = ``https://hooks.slack.com`` and ``password`` = the webhook's secret path ``/services/T…/B…/…``
-(the password is masked in logs and the UI; a host is not).
+its own log section, not judged. On any unhealthy sync: a warning line per sync, one message through the
+pipeline's alert notifier (``include/alerts.py``: the ``alerts_webhook`` connection, Slack or Mattermost; the
+log when it is not configured), and a failed task.
 """
 
 from __future__ import annotations
@@ -31,11 +27,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import requests
-from airflow.sdk import BaseHook
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowNotFoundException
+from airflow.sdk.exceptions import AirflowFailException
 
-from include.connections import HIGHTOUCH, SLACK_ALERTS
+from include import alerts
+from include.connections import ALERTS_WEBHOOK, HIGHTOUCH
 from include.hightouch.api import HightouchApi
 from include.hightouch.operator import row_counts
 from include.hightouch.syncs import SyncCatalogue, default_syncs
@@ -212,7 +207,7 @@ def build_report(
 
 
 def alert_text(report: MonitorReport) -> str:
-    """The Slack message: one line per unhealthy sync, most useful facts first."""
+    """The alert message: one line per unhealthy sync, most useful facts first."""
     lines = [f":rotating_light: Hightouch: {len(report.unhealthy)} of {len(report.verdicts)} syncs unhealthy"]
     lines += [f"• `{h.slug}` (id {h.sync_id}): {h.reason}" for h in report.unhealthy]
     return "\n".join(lines)
@@ -243,19 +238,6 @@ def _describe(lookback: dt.timedelta) -> str:
     return f"{hours / 24:g} days" if hours >= 24 else f"{hours:g} hours"
 
 
-def post_to_slack(text: str, conn_id: str = SLACK_ALERTS) -> bool:
-    """Post ``text`` to the webhook of connection ``conn_id``; False (and nothing sent) if it is not defined."""
-    from airflow.providers.http.hooks.http import HttpHook
-
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except AirflowNotFoundException:
-        log.info("No %s connection: alert not sent to Slack", conn_id)
-        return False
-    HttpHook(method="POST", http_conn_id=conn_id).run(endpoint=conn.password or "", json={"text": text})
-    return True
-
-
 def log_report(report: MonitorReport) -> None:
     """One line per catalogue sync, then the skipped syncs and the workspace syncs outside the catalogue."""
     for verdict in report.verdicts:
@@ -273,23 +255,22 @@ def log_report(report: MonitorReport) -> None:
 
 
 def check_and_alert(
-    hightouch_conn_id: str = HIGHTOUCH, slack_conn_id: str = SLACK_ALERTS, catalogue: SyncCatalogue | None = None
+    hightouch_conn_id: str = HIGHTOUCH, alerts_conn_id: str = ALERTS_WEBHOOK, catalogue: SyncCatalogue | None = None
 ) -> dict[str, Any]:
     """Judge the catalogue's syncs, alert on the unhealthy ones and fail; return the report when all are healthy.
 
     Fails with ``AirflowFailException`` (no retries): the syncs will not heal within a retry delay, and each
-    retry would post the same Slack alert again. Errors reaching Hightouch stay ordinary (retried) failures.
+    retry would post the same alert again. Errors reaching Hightouch stay ordinary (retried) failures.
     """
     report = check_workspace(hightouch_conn_id, catalogue)
     log_report(report)
     if not report.unhealthy:
         return report.as_dict()
 
-    try:
-        post_to_slack(alert_text(report), slack_conn_id)
-    except (AirflowException, requests.RequestException) as exc:  # the failure below still reports everything
-        log.error("Could not post the alert to Slack: %s", exc)
-    raise AirflowFailException(
-        f"{len(report.unhealthy)} of {len(report.verdicts)} Hightouch syncs unhealthy: "
-        + "; ".join(f"{h.slug}: {h.reason}" for h in report.unhealthy)
+    alerts.post(alert_text(report), alerts_conn_id)  # logs, never raises: the failure below reports everything
+    raise alerts.already_alerted(
+        AirflowFailException(
+            f"{len(report.unhealthy)} of {len(report.verdicts)} Hightouch syncs unhealthy: "
+            + "; ".join(f"{h.slug}: {h.reason}" for h in report.unhealthy)
+        )
     )

@@ -57,6 +57,29 @@ def test_dags_have_owner_tags_docs_and_limits(dag_bag) -> None:
     assert problems == []
 
 
+def test_every_task_alerts_through_the_one_notifier(dag_bag) -> None:
+    """A failed task anywhere posts the same message to the same place: include/alerts.py."""
+    from include.alerts import PipelineFailureNotifier
+
+    silent = [
+        f"{dag_id}.{task.task_id}"
+        for dag_id, dag in dag_bag.dags.items()
+        for task in dag.tasks
+        if not any(isinstance(cb, PipelineFailureNotifier) for cb in task.on_failure_callback or [])
+    ]
+    assert silent == []
+
+
+def test_activation_has_a_deadline_that_alerts(dag_bag) -> None:
+    from airflow.sdk import DeadlineReference
+
+    from include.alerts import missed_deadline_callback
+
+    [deadline] = dag_bag.dags["activate_salesforce"].deadline
+    assert deadline.reference == DeadlineReference.DAGRUN_QUEUED_AT
+    assert deadline.callback.path == f"{missed_deadline_callback.__module__}.{missed_deadline_callback.__name__}"
+
+
 def test_activation_waits_for_both_ingestions(dag_bag) -> None:
     """Signups must meet a CRM mirror at least as new as they are: both Assets, not either."""
     from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE

@@ -252,7 +252,7 @@ def test_monitor_reports_exactly_the_unhealthy_syncs(hightouch, caplog) -> None:
 
     caplog.set_level(logging.INFO)
     with pytest.raises(AirflowFailException, match=r"^3 of 4 Hightouch syncs unhealthy: test-contacts: last run \d+"):
-        check_and_alert(CONN_ID, slack_conn_id="slack_not_configured", catalogue=hightouch["catalogue"])
+        check_and_alert(CONN_ID, alerts_conn_id="alerts_not_configured", catalogue=hightouch["catalogue"])
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "UNHEALTHY" in r.getMessage()]
     assert [w.split()[2] for w in warnings] == ["test-contacts", "test-broken-model", "test-never-run"]
 

@@ -197,26 +197,26 @@ def _unhealthy_check(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def slack_posts(monkeypatch: pytest.MonkeyPatch) -> list[requests.PreparedRequest]:
-    """What would have been sent over HTTP (a 200 "ok", as Slack answers)."""
-    sent: list[requests.PreparedRequest] = []
+def webhook_posts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    """What the Slack SDK's webhook client would have sent: (url, JSON body), answered 200 "ok" as Slack does."""
+    from slack_sdk.webhook import WebhookClient, WebhookResponse
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        sent.append(request)
-        response = requests.Response()
-        response.status_code, response._content, response.url = 200, b"ok", request.url
-        return response
+    sent: list[tuple[str, dict[str, Any]]] = []
 
-    monkeypatch.setattr(requests.Session, "send", send)
+    def send_dict(self, body: dict[str, Any], headers: dict[str, str] | None = None) -> WebhookResponse:
+        sent.append((self.url, body))
+        return WebhookResponse(url=self.url, status_code=200, body="ok", headers={})
+
+    monkeypatch.setattr(WebhookClient, "send_dict", send_dict)
     return sent
 
 
-def test_unhealthy_syncs_fail_the_check_and_post_one_slack_message(monkeypatch, slack_posts, caplog) -> None:
+def test_unhealthy_syncs_fail_the_check_and_post_one_alert(monkeypatch, webhook_posts, caplog) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     monkeypatch.setenv(
-        "AIRFLOW_CONN_SLACK_TEST",
-        json.dumps({"conn_type": "http", "host": "https://hooks.slack.example", "password": "/services/T1/B2/xyz"}),
+        "AIRFLOW_CONN_ALERTS_TEST",
+        json.dumps({"conn_type": "slackwebhook", "password": "https://hooks.slack.example/services/T1/B2/xyz"}),
     )
     _unhealthy_check(monkeypatch)
     expected = (
@@ -224,27 +224,28 @@ def test_unhealthy_syncs_fail_the_check_and_post_one_slack_message(monkeypatch, 
         r" test-broken-model: has never run$"
     )
     with pytest.raises(AirflowFailException, match=expected):
-        check_and_alert("hightouch_test", slack_conn_id="slack_test")
+        check_and_alert("hightouch_test", alerts_conn_id="alerts_test")
 
-    assert len(slack_posts) == 1
-    assert (slack_posts[0].method, slack_posts[0].url) == ("POST", "https://hooks.slack.example/services/T1/B2/xyz")
-    text = json.loads(slack_posts[0].body)["text"]
+    assert len(webhook_posts) == 1
+    url, body = webhook_posts[0]
+    assert url == "https://hooks.slack.example/services/T1/B2/xyz"
+    text = body["text"]
     assert text.splitlines()[0] == ":rotating_light: Hightouch: 2 of 3 syncs unhealthy"
     assert [line.split("`")[1] for line in text.splitlines()[1:]] == ["test-contacts", "test-broken-model"]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert [w.split()[2] for w in warnings] == ["test-contacts", "test-broken-model"]
 
 
-def test_without_a_slack_connection_the_check_still_fails_and_sends_nothing(monkeypatch, slack_posts) -> None:
+def test_without_an_alerts_connection_the_check_still_fails_and_sends_nothing(monkeypatch, webhook_posts) -> None:
     from airflow.sdk.exceptions import AirflowFailException
 
     _unhealthy_check(monkeypatch)
     with pytest.raises(AirflowFailException, match="2 of 3"):
-        check_and_alert("hightouch_test", slack_conn_id="no_such_slack_connection")
-    assert slack_posts == []
+        check_and_alert("hightouch_test", alerts_conn_id="no_such_alerts_connection")
+    assert webhook_posts == []
 
 
-def test_all_healthy_returns_the_report_and_logs_the_other_sections(monkeypatch, slack_posts, caplog) -> None:
+def test_all_healthy_returns_the_report_and_logs_the_other_sections(monkeypatch, webhook_posts, caplog) -> None:
     caplog.set_level("INFO")
     report = build_report(
         CATALOGUE,
@@ -253,8 +254,8 @@ def test_all_healthy_returns_the_report_and_logs_the_other_sections(monkeypatch,
     )
     report = MonitorReport(report.verdicts[:1], report.disabled, report.outside_catalogue)
     monkeypatch.setattr(monitoring, "check_workspace", lambda conn_id, catalogue: report)
-    assert check_and_alert("hightouch_test", slack_conn_id="slack_test") == report.as_dict()
-    assert slack_posts == []
+    assert check_and_alert("hightouch_test", alerts_conn_id="alerts_test") == report.as_dict()
+    assert webhook_posts == []
     messages = [r.getMessage() for r in caplog.records]
     assert "Hightouch sync test-contacts skipped: disabled in Hightouch (not judged; preflight reports it)" in messages
     assert (
@@ -336,7 +337,7 @@ def test_a_failed_sync_is_unhealthy_though_its_first_runs_listed_succeeded(fake_
     fake_workspace(syncs, runs)
     n = len(default_syncs().syncs)
     with pytest.raises(AirflowFailException, match=rf"^1 of {n} Hightouch syncs unhealthy: salesforce-accounts: last"):
-        check_and_alert("hightouch_test", slack_conn_id="no_such_slack_connection")
+        check_and_alert("hightouch_test", alerts_conn_id="no_such_alerts_connection")
 
 
 def test_every_page_of_syncs_and_of_the_runs_window_is_read(fake_workspace) -> None:
