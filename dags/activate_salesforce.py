@@ -13,16 +13,24 @@ when both ingestions delivered within the hour: `include/safety_net.py`).
    shows that model's result and dbt output as soon as dbt reports it, from the triggerer; a retry re-runs
    that model alone (docs/cosmos-execution-mode.md). **A failing test fails its model's task and stops every
    sync.**
-2. **sync_*** — one Hightouch sync per mart, by slug, each after the syncs whose records it references
+2. **approve_salesforce_changes** — the gate before any Salesforce write: counts what each sync and the lead
+   conversion would create or change (the `salesforce_change_plan` model) and, above the thresholds of
+   `include/activation/change_gate.py`, waits for a person to approve in the Airflow UI (Required actions);
+   a rejection or no answer fails it and nothing is written. Below them it passes in a second or two.
+3. **sync_*** — one Hightouch sync per mart, by slug, each after the syncs whose records it references
    (`depends_on` in `include/hightouch/syncs.yaml`): accounts and the keys of matched accounts → contacts
    and opportunities → outreach tasks. Each task waits for its run, logs and returns (XCom) the planned,
    successful and failed row counts, and fails on a `warning` or `failed` run with the run id and
    Hightouch's error.
-3. **convert_salesforce_leads** — after the contacts sync: each open lead of a person who signed up is
+4. **convert_salesforce_leads** — after the contacts sync: each open lead of a person who signed up is
    converted into their contact and its account with Salesforce's SOAP `convertLead()` (no opportunity;
    the pipeline opens its own), as the `salesforce_lead_conversions` mart decides, 100 leads a call. Like a
    Hightouch run it logs each lead that failed with Salesforce's error, returns (XCom) the planned, converted,
    already-converted and failed counts, and fails at the end if a lead failed.
+
+**Alerts**: each failed task posts one message (include/alerts.py) and so does a run that has not finished
+`ACTIVATION_DEADLINE_MINUTES` (default 45) after it was queued, i.e. after the ingestions of its interval landed:
+signups must reach Salesforce within that time of their interval closing.
 
 Every external id is derived from a business key (domain, email), so re-running changes nothing that is
 already in Salesforce: a second run plans 0 rows in every sync and converts no lead (a converted lead leaves
@@ -31,14 +39,16 @@ the mart once the mirror has seen it; one converted in between counts as done). 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import dag, task
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from include import safety_net
+from include import alerts, safety_net
+from include.activation.change_gate import SalesforceChangeGate
 from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
 from include.connections import SALESFORCE, SNOWFLAKE
 from include.dag_defaults import default_args
@@ -58,6 +68,12 @@ from include.transform import cosmos_config
     catchup=False,
     max_active_runs=1,  # syncs diff against the previous run's state: never two at once
     dagrun_timeout=timedelta(minutes=90),
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(minutes=float(os.environ.get("ACTIVATION_DEADLINE_MINUTES", "45"))),
+        callback=AsyncCallback(alerts.missed_deadline_callback),
+        name="signups reach Salesforce",
+    ),
     default_args=default_args(),
     tags=["activation", "dbt", "hightouch", "salesforce"],
     doc_md=__doc__,
@@ -74,26 +90,37 @@ def activate_salesforce() -> None:
         inlets=list(safety_net.INGESTED_ASSETS),
     )
 
+    gate = SalesforceChangeGate(task_id="approve_salesforce_changes", warehouse_conn_id=SNOWFLAKE)
+    transform >> gate
+
     catalogue = default_syncs()
     sync_tasks = {
         sync.slug: HightouchSyncOperator(task_id=f"sync_{sync.slug.replace('-', '_')}", sync_slug=sync.slug)
         for sync in catalogue.syncs
     }
     for sync in catalogue.syncs:
-        upstream = [sync_tasks[slug] for slug in sync.depends_on] or [transform]
+        upstream = [sync_tasks[slug] for slug in sync.depends_on] or [gate]
         for upstream_task in upstream:
             upstream_task >> sync_tasks[sync.slug]
 
     @task(multiple_outputs=False)  # one XCom, as the sync tasks return (a dict return type would split it by key)
-    def convert_salesforce_leads() -> dict[str, Any]:
+    def convert_salesforce_leads(**context: Any) -> dict[str, Any]:
         """The leads of the salesforce_lead_conversions mart, converted with convertLead() (see conversion.py)."""
         from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include.activation.run_record import CONVERSION_STEP, record_step
         from include.salesforce import conversion
 
         salesforce = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
-        return dict(conversion.run(salesforce, SnowflakeHook(snowflake_conn_id=SNOWFLAKE)))
+        warehouse = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+        return dict(
+            conversion.run(
+                salesforce,
+                warehouse,
+                record=lambda status, outcome: record_step(warehouse, context, CONVERSION_STEP, status, outcome),
+            )
+        )
 
     # Into the contact the contacts sync has just written.
     sync_tasks["salesforce-contacts"] >> convert_salesforce_leads()

@@ -72,6 +72,10 @@ class AirflowApi:
             )
         return response.json() if response.content else None
 
+    def page(self, path: str) -> requests.Response:
+        """A page the API server serves outside the REST API (a plugin's), with this client's token."""
+        return self._session.get(f"{self.base_url}{path}", timeout=self.timeout)
+
     def wait_for_dag(self, dag_id: str, timeout: float = 120.0) -> dict[str, Any]:
         """Wait until the dag-processor has parsed ``dag_id``; fail fast on an import error."""
         deadline = time.monotonic() + timeout
@@ -156,6 +160,15 @@ class AirflowApi:
             except ValueError:
                 lines.append(raw)
         return "\n".join(lines)
+
+    def hitl_detail(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """What a human-in-the-loop task asks (subject, body, options) and any response."""
+        return dict(self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"))
+
+    def respond(self, dag_id: str, run_id: str, task_id: str, option: str) -> dict[str, Any]:
+        """Answer a waiting human-in-the-loop task, as its Required actions page in the UI does."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/-1/hitlDetails"
+        return dict(self._call("PATCH", path, json={"chosen_options": [option], "params_input": {}}))
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}"

@@ -19,6 +19,7 @@ from contextlib import closing
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -28,6 +29,7 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
+from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import TEST_PORTS, dag_run, dags_test
 
 pytestmark = pytest.mark.long_running(minutes=3.5)
@@ -353,8 +355,10 @@ def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce)
 def test_a_failing_dbt_test_fails_exactly_its_models_task_and_stops_every_sync(scenario, dag_env, warehouse) -> None:
     """A row that breaks the source contract reaches the raw table (as a bad manual load could): the staging
     model's accepted_values test fails. Exactly that model's task fails (its log holds dbt's failure), everything
-    built from it is upstream_failed, every other dbt task is green, and no Hightouch sync is triggered."""
+    built from it is upstream_failed, every other dbt task is green, and no Hightouch sync is triggered. One alert
+    reaches the webhook: for that task, with its link and dbt's failure."""
     before = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
+    clear_alerts()
     marker = f"broken-{RUN}"
     envelope = {
         "interval_start": "1999-01-01T00:00:00+00:00",
@@ -389,6 +393,14 @@ def test_a_failing_dbt_test_fails_exactly_its_models_task_and_stops_every_sync(s
     assert "Got 1 result, configured to fail if != 0" in culprit_log
     after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     assert after == before, "no sync was triggered"
+    alerts = alerts_about("activate_salesforce.")
+    assert [text.splitlines()[0] for text in alerts] == [
+        f":red_circle: Airflow task failed: activate_salesforce.{CULPRIT}"
+    ]
+    alert = fields(alerts[0])
+    assert alert["Run"].startswith(run_id)
+    assert f"/dags/activate_salesforce/runs/{quote(run_id)}/tasks/{CULPRIT}?try_number=" in alert["Task in Airflow"]
+    assert "accepted_values_stg_cloud_app__workspace_events_plan" in alerts[0].split("\nError:\n", 1)[1]
 
 
 def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) -> None:

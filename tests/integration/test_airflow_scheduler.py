@@ -8,12 +8,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
+from urllib.parse import quote
 
 import pytest
 
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
+from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
 
 pytestmark = pytest.mark.long_running(minutes=5)
@@ -23,12 +26,28 @@ ACTIVATION = "activate_salesforce"
 CULPRIT = "transform.stg_cloud_app__workspace_events_model_build"
 
 
+# Short enough that the activation run below misses it (its dbt retry alone takes longer), so the deadline's alert
+# is tested on a real run; the pipeline's default is 45 minutes.
+DEADLINE_MINUTES = "0.1"
+
+
 @pytest.fixture(scope="module")
 def airflow_running(data_platform, report):
-    result = localcloud("up")
+    from tests.integration.test_end_to_end import _stop_airflow
+
+    _stop_airflow()  # another module may have started it with other settings
+    result = localcloud("up", env=cloud_env(ACTIVATION_DEADLINE_MINUTES=DEADLINE_MINUTES))
     assert result.returncode == 0, result.stdout + result.stderr
     report.extend(f"local cloud start: {line}" for line in result.stdout.splitlines() if "healthy in" in line)
     return result
+
+
+def _wait_for(found, seconds: float):
+    """``found()`` once it is truthy (the triggerer posts deadline alerts on its own loop), or its last answer."""
+    deadline = time.monotonic() + seconds
+    while not (answer := found()) and time.monotonic() < deadline:
+        time.sleep(2)
+    return answer
 
 
 def _run_smoke_dag() -> dict:
@@ -92,7 +111,8 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
 def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airflow_running, warehouse, report) -> None:
     """The scheduler and triggerer run activate_salesforce on a row that breaks a staging test: exactly that model's
     task fails, on its first try from the build's result (its log holds dbt's failure) and on its retry from its
-    own dbt run; everything built from it is upstream_failed, every other dbt task green, no sync runs."""
+    own dbt run; everything built from it is upstream_failed, every other dbt task green, no sync runs. The
+    webhook gets one alert for that task (its retry's failure, with dbt's) and one for the missed deadline."""
     from dev.localcloud.airflow_api import AirflowApi
     from tests.integration.test_activation import _downstream_of, _hightouch_runs
 
@@ -107,6 +127,7 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
               "payload": payload}  # fmt: skip
     workspaces = raw_table("CLOUD_APP.WORKSPACES")
     warehouse.run(f"INSERT INTO {workspaces} SELECT PARSE_JSON(%(r)s)", parameters={"r": json.dumps(record)})
+    clear_alerts()
     api.unpause(ACTIVATION)
     try:
         run_id = api.trigger(ACTIVATION)
@@ -132,6 +153,18 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
     assert "FAIL 1 accepted_values_stg_cloud_app__workspace_events_plan" in retry, retry[-3000:]
     after = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     assert after == before, "no sync was triggered"
+
+    failed_alerts = alerts_about("Airflow task failed: activate_salesforce.")
+    assert [text.splitlines()[0].rsplit(".", 1)[1] for text in failed_alerts] == [CULPRIT.split(".", 1)[1]]
+    alert = fields(failed_alerts[0])
+    assert alert["Run"] == f"{run_id} (try 2 of 2)"
+    assert alert["Task in Airflow"].startswith(f"http://localhost:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}/dags/")
+    assert "accepted_values_stg_cloud_app__workspace_events_plan" in failed_alerts[0].split("\nError:\n", 1)[1]
+    deadline_alerts = _wait_for(lambda: alerts_about("missed its deadline: activate_salesforce"), seconds=60)
+    assert len(deadline_alerts) == 1, deadline_alerts
+    missed = fields(deadline_alerts[0])
+    assert missed["Run"].startswith(f"{run_id} (queued 20")
+    assert missed["Run in Airflow"].endswith(f"/dags/{ACTIVATION}/runs/{quote(run_id)}")
     count = Counter(states.values())
     report.append(
         f"failing dbt test under the scheduler: {len(states)} tasks; failed: {CULPRIT} (tries {tries[CULPRIT]}); "

@@ -1,0 +1,239 @@
+"""The gate before Salesforce under the real scheduler: a change that would reassign every existing account waits
+for a person in the Airflow UI's human-in-the-loop flow (answered here through the same REST API the UI uses);
+rejecting writes nothing, approving writes, and each decision reaches the alerts webhook."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from include.hightouch.syncs import default_syncs
+from tests.integration.alerts_sink import alert_texts, alerts_about, clear_alerts
+from tests.integration.conftest import TEST_PORTS, cloud_env, dags_test, localcloud
+from tests.integration.test_activation import (
+    ACTIVE_ROSTER,
+    RUN,
+    _dag_run,
+    _hightouch_runs,
+    _next_boundary,
+    _signup,
+)
+
+pytestmark = pytest.mark.long_running(minutes=8)
+
+ACTIVATION = "activate_salesforce"
+GATE = "approve_salesforce_changes"
+# A test org holds a few dozen accounts: the gate's absolute threshold is lowered so that reassigning the
+# accounts of a handful of signups crosses it (in production: SALESFORCE_GATE_MAX_CHANGED, default 200).
+GATE_ENV = {"SALESFORCE_GATE_MAX_CHANGED": "2"}
+# The runs the gate test made, for the record and browser tests after it.
+RUNS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def gated_airflow(emulators):
+    """The full test cloud, its Airflow (re)started with the lowered threshold; stopped afterwards."""
+    from dev.localcloud.airflow_api import AirflowApi
+    from tests.integration.test_end_to_end import _stop_airflow
+
+    _stop_airflow()  # another module may have started it with other settings
+    up = localcloud("up", env=cloud_env(**GATE_ENV))
+    assert up.returncode == 0, up.stdout + up.stderr
+    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
+    api.wait_for_dag(ACTIVATION)
+    yield api
+    try:
+        api.pause(ACTIVATION)
+    finally:
+        _stop_airflow()
+
+
+@pytest.fixture(scope="module")
+def customers(dag_env, salesforce) -> dict[str, Any]:
+    """Three new AMER companies sign up; ingestion, the mirror and one activation (below every threshold) give
+    them accounts owned by roster managers."""
+    domains = [f"gate{n}-{RUN}.com" for n in range(3)]
+    workspaces = [_signup(f"founder@{d}", first="Gate", last=f"Keeper{n}", company=f"Gate {n} {RUN}")
+                  for n, d in enumerate(domains)]  # fmt: skip
+    created = [datetime.fromisoformat(w["created_at"].replace("Z", "+00:00")) for w in workspaces]
+    interval_end = _next_boundary(max(created))
+    dags_test(dag_env, "ingest_cloud_workspaces", interval_end)
+    mirror_ends = iter(interval_end + timedelta(hours=1, minutes=15 * n) for n in range(10))
+    dags_test(dag_env, "ingest_salesforce", next(mirror_ends))
+    state, _, errors = _dag_run(dag_env, ACTIVATION)
+    assert state == "success", errors
+    return {"domains": domains, "mirror_ends": mirror_ends}
+
+
+def chromium() -> str:
+    """The system Chromium (Debian's package; `make test` installs it when missing)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "no Chromium: apt-get install -y chromium"
+    return path
+
+
+def _account_owners(sf, domains: list[str]) -> dict[str, str]:
+    soql = "SELECT Website, OwnerId FROM Account WHERE Website IN ({})".format(", ".join(f"'{d}'" for d in domains))
+    return {a["Website"]: a["OwnerId"] for a in sf.query_all(soql)["records"]}
+
+
+def _wait_for_state(api, run_id: str, task_id: str, wanted: str, timeout: float = 600) -> dict[str, str | None]:
+    deadline = time.monotonic() + timeout
+    while True:
+        states = api.task_states(ACTIVATION, run_id)
+        if states.get(task_id) == wanted:
+            return states
+        assert api.run(ACTIVATION, run_id)["state"] == "running", states
+        assert time.monotonic() < deadline, f"{task_id} never reached {wanted}: {states}"
+        time.sleep(2)
+
+
+def _gated_run(api) -> str:
+    """Trigger activation and return its run id once the gate is waiting for a person."""
+    api.unpause(ACTIVATION)
+    run_id = api.trigger(ACTIVATION)
+    states = _wait_for_state(api, run_id, GATE, "awaiting_input")
+    assert {task: s for task, s in states.items() if task.startswith(("sync_", "convert_"))} == dict.fromkeys(
+        [t for t in states if t.startswith(("sync_", "convert_"))], None
+    ), "nothing after the gate has started"
+    return run_id
+
+
+def test_reassigning_every_account_waits_for_a_person_and_only_an_approval_writes(
+    gated_airflow, customers, dag_env, salesforce
+) -> None:
+    api, sf, domains = gated_airflow, salesforce, customers["domains"]
+    owners_before = _account_owners(sf, domains)
+    assert set(owners_before) == set(domains), owners_before
+    managers = {u["Id"]: u["Username"] for u in sf.query_all("SELECT Id, Username FROM User WHERE IsActive = true")[
+        "records"] if u["Username"] in ACTIVE_ROSTER}  # fmt: skip
+    assert set(owners_before.values()) <= set(managers), "roster managers own the new accounts"
+
+    # The deliberate change: every roster manager leaves, so routing hands every account to someone else.
+    for user_id in managers:
+        sf.User.update(user_id, {"IsActive": False})
+    try:
+        dags_test(dag_env, "ingest_salesforce", next(customers["mirror_ends"]))
+        runs_before = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
+
+        # 1. Rejected: the gate fails, nothing after it runs, no Hightouch run, Salesforce unchanged.
+        clear_alerts()
+        rejected = RUNS["rejected"] = _gated_run(api)
+        detail = api.hitl_detail(ACTIVATION, rejected, GATE)
+        assert detail["options"] == ["Approve", "Reject"]
+        assert "**Why this run stopped**" in detail["body"]
+        assert "salesforce-accounts would change" in detail["body"]
+        assert "| owner_change |" in detail["body"], detail["body"]
+        asked = alerts_about("Approval needed before Salesforce")
+        assert len(asked) == 1, alert_texts()
+        assert f"/dags/{ACTIVATION}/runs/{rejected}/tasks/{GATE}/required_actions" in asked[0], asked[0]
+        api.respond(ACTIVATION, rejected, GATE, "Reject")
+        assert api.wait_for_run(ACTIVATION, rejected, timeout=300) == "failed"
+        states = api.task_states(ACTIVATION, rejected)
+        assert states[GATE] == "failed"
+        after_gate = {t: s for t, s in states.items() if t.startswith(("sync_", "convert_"))}
+        assert set(after_gate.values()) == {"upstream_failed"}, after_gate
+        assert {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()} == runs_before
+        assert _account_owners(sf, domains) == owners_before
+        [failed] = alerts_about(f"Airflow task failed: {ACTIVATION}.{GATE}")
+        assert "rejected the Salesforce changes: nothing was written to Salesforce" in failed
+
+        # 2. Approved: the syncs run and every account moves.
+        approved = RUNS["approved"] = _gated_run(api)
+        api.respond(ACTIVATION, approved, GATE, "Approve")
+        assert api.wait_for_run(ACTIVATION, approved, timeout=600) == "success", api.task_states(ACTIVATION, approved)
+        owners_after = _account_owners(sf, domains)
+        assert all(owners_after[d] != owners_before[d] for d in domains), (owners_before, owners_after)
+        assert not set(owners_after.values()) & set(managers)
+    finally:
+        api.pause(ACTIVATION)
+        for user_id in managers:
+            sf.User.update(user_id, {"IsActive": True})
+        # Give the modules after this one the seed's roster and settled owners again.
+        dags_test(dag_env, "ingest_salesforce", next(customers["mirror_ends"]))
+        _dag_run(dag_env, ACTIVATION)
+
+
+def test_below_the_thresholds_the_gate_never_waits(customers, dag_env) -> None:
+    """An activation with nothing above a threshold passes its gate without asking anyone (its cost is measured by
+    `make bench`, docs/benchmarks.md)."""
+    from tests.integration.test_activation import _xcom
+
+    state, run_id, errors = _dag_run(dag_env, ACTIVATION)
+    assert state == "success", errors
+    verdict = _xcom(dag_env, ACTIVATION, run_id, GATE)
+    assert verdict["approval"] == "not needed"
+    known = {sync.slug for sync in default_syncs().syncs} | {"lead-conversion"}
+    assert {plan["sync_slug"] for plan in verdict["plans"]} <= known
+
+
+def _run_log(warehouse, run_id: str) -> dict[str, dict[str, Any]]:
+    """The run's record, the last try of each step, as the run page reads it."""
+    from include.activation.run_page import read_steps
+
+    return {step["step"]: step for step in read_steps(warehouse, ACTIVATION, run_id)}
+
+
+def test_each_run_records_what_it_did_in_the_warehouse(gated_airflow, warehouse) -> None:
+    """A rejected run records the decision and no sync; an approved one records who approved, every sync's
+    Hightouch run and the lead conversion."""
+    assert RUNS, "the gate test ran first"
+    rejected = _run_log(warehouse, RUNS["rejected"])
+    assert set(rejected) == {"approval-gate"}
+    assert rejected["approval-gate"]["status"] == "rejected"
+    assert rejected["approval-gate"]["outcome"]["plans"], "the change plan the person saw"
+
+    approved = _run_log(warehouse, RUNS["approved"])
+    slugs = {sync.slug for sync in default_syncs().syncs}
+    assert set(approved) == {"approval-gate", "lead-conversion", *slugs}
+    assert approved["approval-gate"]["status"] == "approved"
+    assert approved["approval-gate"]["outcome"]["by"]
+    moved = [c for c in approved["approval-gate"]["outcome"]["changes"] if c["change_kind"] == "owner_change"]
+    assert {c["sync_slug"] for c in moved} >= {"salesforce-accounts"}
+    runs = {slug: {r["id"]: r for r in rs} for slug, rs in _hightouch_runs().items()}
+    for slug in slugs:
+        step = approved[slug]
+        assert step["status"] == "success", step
+        hightouch = runs[slug][int(step["outcome"]["run_id"])]
+        assert hightouch["status"] == "success"
+        assert step["outcome"]["planned_rows"]["changed"] == hightouch["plannedRows"]["changedCount"]
+    assert approved["lead-conversion"]["status"] == "success"
+
+
+def test_the_run_page_in_a_browser(gated_airflow, warehouse) -> None:
+    """Chromium opens the approved run in the Airflow UI, its "What this run did" tab shows the syncs and the
+    account managers' table, and the page's link leads back to the run."""
+    from playwright.sync_api import sync_playwright
+
+    assert RUNS, "the gate test ran first"
+    run_id = RUNS["approved"]
+    base = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}"
+    steps = _run_log(warehouse, run_id)
+    moved = [c for c in steps["approval-gate"]["outcome"]["changes"] if c["change_kind"] == "owner_change"]
+    new_owner = moved[0]["planned_owner_username"]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/dags/{ACTIVATION}/runs/{quote(run_id, safe='')}/plugin/activation_run_page")
+            frame = page.frame_locator("iframe")
+            frame.get_by_text("What this activation run did to Salesforce").wait_for(timeout=60_000)
+            syncs = frame.locator("#syncs tr")
+            assert syncs.count() == 1 + len(default_syncs().syncs)  # the header and one row per sync
+            accounts = frame.locator("#syncs tr", has_text="salesforce-accounts")
+            assert accounts.locator("td").nth(1).inner_text() == "success"
+            manager = frame.locator("#managers tr", has_text=new_owner)
+            moved_to_them = sum(1 for c in moved if c["planned_owner_username"] == new_owner)
+            assert manager.locator("td").nth(5).inner_text() == str(moved_to_them)
+            assert "Approved" in frame.locator("#approval").inner_text()
+            frame.locator("#back-to-run").click()
+            page.wait_for_url(f"**/dags/{ACTIVATION}/runs/**", timeout=30_000)
+            assert "/plugin/" not in page.url
+            assert page.url.rstrip("/").endswith(quote(run_id, safe="")) or page.url.rstrip("/").endswith(run_id)
+        finally:
+            browser.close()
