@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status logs demo preflight test lint unit integration bench sql soql clean
+.PHONY: help setup lock up down status logs demo preflight test lint unit integration bench alerts sql soql clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -116,6 +116,9 @@ test: lint  ## everything CI runs: lint, then all tests (they start and stop the
 
 bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
 	$(VPY) -m dev.bench
+
+alerts: setup  ## the alerts the local cloud's chat received (failed tasks, missed deadlines, approvals)
+	$(VPY) -m dev.chat
 
 sql: setup  ## run one statement on the local warehouse: make sql Q='SELECT 1'
 	$(VPY) -m dev.localcloud.sql "$(Q)"

@@ -28,7 +28,6 @@ from dev import dbt_docs, demo_links
 from dev.localcloud.airflow_api import AirflowApi, AirflowApiError, parse_time
 from dev.localcloud.env import read_env_file
 from dev.localcloud.settings import CloudSettings, load_settings
-from dev.run_page import collect, render, shape
 from include.hightouch.syncs import default_syncs
 
 INGESTIONS = ("ingest_salesforce", "ingest_cloud_workspaces")
@@ -261,12 +260,23 @@ class Made:
 
     docs: Path | None = None
     docs_error: str | None = None
-    page: Path | None = None
+    page: str | None = None  # the run page's URL in the Airflow UI
     page_error: str | None = None
 
     @property
     def failed(self) -> bool:
         return bool(self.docs_error or self.page_error)
+
+
+def alerts_webhook_url(settings: CloudSettings) -> str:
+    """Where the local cloud's alerts go: the alerts_webhook connection's URL (its password)."""
+    import json
+
+    from include.connections import ALERTS_WEBHOOK, env_var_name
+
+    env = read_env_file(settings.env_file) if settings.env_file.exists() else {}
+    connection = env.get(env_var_name(ALERTS_WEBHOOK))
+    return str(json.loads(connection)["password"]) if connection else "not configured (alerts go to task logs)"
 
 
 def where_to_look(settings: CloudSettings, runs: dict[str, str], made: Made) -> list[str]:
@@ -282,9 +292,12 @@ def where_to_look(settings: CloudSettings, runs: dict[str, str], made: Made) -> 
     ]
     if made.page is not None:
         lines.append(f"  Run page        {made.page}")
-        lines.append("                  (signups -> accounts, contacts, opportunities, tasks per account manager)")
+        lines.append("                  (the run's tab 'What this run did': syncs, per account manager, what did not")
+        lines.append("                  reach Salesforce and why; every activation run has one)")
     else:
-        lines.append(f"  Run page        not written: {made.page_error}")
+        lines.append(f"  Run page        not served: {made.page_error}")
+    lines.append(f"  Alerts          connection alerts_webhook -> {alerts_webhook_url(settings)}")
+    lines.append("                  (the local chat: failed tasks, missed deadlines, approvals; `make alerts`)")
     if made.docs is not None:
         lines.append(f"  dbt docs        {demo_links.plugin_page_url(base, dbt_docs.VIEW_NAME)}  (Browse > dbt Docs)")
         lines.append(f"                  {dbt_docs.site_url(base)}  (the site alone; files in {made.docs})")
@@ -304,55 +317,37 @@ def where_to_look(settings: CloudSettings, runs: dict[str, str], made: Made) -> 
     return lines
 
 
-def write_run_page(
-    settings: CloudSettings,
-    cloud_env: dict[str, str],
-    runs: dict[str, str],
-    landed: dict[str, dict[str, Any]],
-    activation: dict[str, Any],
-) -> Path:
-    """The activation run's page, from the interval's signups, the accounts mart and Salesforce as it is now."""
-    ingestion = landed["ingest_cloud_workspaces"]
-    started = parse_time(activation.get("start_date"))
-    if started is None:
-        raise ValueError(f"{ACTIVATION} run {runs[ACTIVATION]} has no start date")
-    signup_rows, owner_sources = collect.warehouse_rows(settings, ingestion["data_interval_start"])
-    view = shape.build_run_view(
-        shape.signups_from_rows(signup_rows), collect.salesforce_records(cloud_env), started, owner_sources
-    )
-    base = demo_links.airflow_base_url(settings)
-    context = render.RunContext(
-        activation_run_id=runs[ACTIVATION],
-        activation_run_url=demo_links.run_url(base, ACTIVATION, runs[ACTIVATION]),
-        interval_start=ingestion["data_interval_start"],
-        interval_end=ingestion["data_interval_end"],
-        started_at=started,
-        generated_at=datetime.now(UTC),
-        dbt_docs_url=demo_links.plugin_page_url(base, dbt_docs.VIEW_NAME),
-    )
-    return render.write(view, context, settings.home / "runs")
+def run_page_urls(base: str, run_id: str) -> tuple[str, str]:
+    """The run page as a tab of the run in the Airflow UI, and the page alone (plugins/activation_run_page.py)."""
+    from urllib.parse import quote
+
+    tab = f"{demo_links.run_url(base, ACTIVATION, run_id)}/plugin/activation_run_page"
+    return tab, f"{base.rstrip('/')}/activation-runs/{ACTIVATION}/{quote(run_id, safe='')}"
 
 
-def make_the_views(
-    settings: CloudSettings, runs: dict[str, str], landed: dict[str, dict[str, Any]], activation: dict[str, Any]
-) -> Made:
-    """The run page and the dbt docs; a failure of either is reported, not raised: the run itself is done."""
+def check_run_page(api: AirflowApi, run_id: str) -> str:
+    """The page the Airflow API server serves for the run: it must render the run's record."""
+    from urllib.parse import quote
+
+    response = api.page(f"/activation-runs/{ACTIVATION}/{quote(run_id, safe='')}")
+    if response.status_code != 200 or "What this activation run did" not in response.text:
+        raise ValueError(f"the run page answered HTTP {response.status_code}: {response.text[:200]!r}")
+    if 'id="no-record"' in response.text:
+        raise ValueError("the run page found no record of the run in the warehouse (ACTIVATION.RUN_LOG)")
+    return response.text
+
+
+def make_the_views(settings: CloudSettings, api: AirflowApi, runs: dict[str, str]) -> Made:
+    """The run page (served by Airflow) and the dbt docs; a failure of either is reported, not raised: the run
+    itself is done."""
     import requests
-    import snowflake.connector.errors
-    from simple_salesforce.exceptions import SalesforceError
 
     cloud_env = read_env_file(settings.env_file)
     page = page_error = docs = docs_error = None
     try:
-        page = write_run_page(settings, cloud_env, runs, landed, activation)
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        snowflake.connector.errors.Error,
-        SalesforceError,
-        requests.RequestException,
-    ) as exc:
+        check_run_page(api, runs[ACTIVATION])
+        page = run_page_urls(demo_links.airflow_base_url(settings), runs[ACTIVATION])[0]
+    except (ValueError, requests.RequestException) as exc:
         page_error = f"{type(exc).__name__}: {exc}"
     try:
         docs = dbt_docs.generate(settings, cloud_env).directory
@@ -383,10 +378,10 @@ def main() -> int:
         last_end = max(parse_time(run["end_date"]) or started_at for run in landed.values())
         runs[ACTIVATION] = wait_for_activation(api, max(started_at, last_end - ASSET_EVENT_LEAD), progress)
         progress.note(f"{ACTIVATION}: {demo_links.run_url(ui, ACTIVATION, runs[ACTIVATION])}")
-        activation = wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress, ui)[ACTIVATION]
+        wait_for_runs(api, {ACTIVATION: runs[ACTIVATION]}, progress, ui)
 
-        progress.stage("the run page (signups per account manager) and dbt docs (dbt docs generate)")
-        made = make_the_views(settings, runs, landed, activation)
+        progress.stage("the run page (what the run did, per account manager) and dbt docs (dbt docs generate)")
+        made = make_the_views(settings, api, runs)
 
         progress.stage("summary")
     except (DemoError, AirflowApiError) as exc:

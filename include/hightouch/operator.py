@@ -16,6 +16,7 @@ provider 5.0.0 loses:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
@@ -25,7 +26,7 @@ from airflow_provider_hightouch.consts import TERMINAL_STATUSES
 from airflow_provider_hightouch.hooks.hightouch import HightouchHook
 from airflow_provider_hightouch.operators.hightouch import HightouchTriggerSyncOperator
 
-from include.connections import HIGHTOUCH
+from include.connections import HIGHTOUCH, SNOWFLAKE
 from include.hightouch.api import HightouchApi
 
 if TYPE_CHECKING:
@@ -110,6 +111,21 @@ def failure_message(result: SyncRunResult, error_on_warning: bool) -> str | None
     )
 
 
+def run_links(sync_id: str, run_id: str) -> dict[str, str]:
+    """The run's page in the Hightouch app, for alerts: ``HIGHTOUCH_APP_URL`` is the workspace's address in the app
+    (``https://app.hightouch.com/<workspace slug>``, as the browser shows it); unset, no link."""
+    app_url = os.environ.get("HIGHTOUCH_APP_URL", "").rstrip("/")
+    return {"Hightouch run": f"{app_url}/syncs/{sync_id}/runs/{run_id}"} if app_url else {}
+
+
+class HightouchRunFailed(AirflowException):
+    """A sync run that ended failed (or warning, when that fails the task); ``alert_links`` leads to the run."""
+
+    def __init__(self, message: str, alert_links: Mapping[str, str]) -> None:
+        super().__init__(message)
+        self.alert_links = dict(alert_links)
+
+
 def unknown_slug_message(slug: str, host: str, workspace_id: str | None) -> str:
     """Why the task stops when the workspace has no sync with this slug, and how to fix it."""
     workspace = f"workspace {workspace_id}" if workspace_id else "the workspace (it lists no sync at all)"
@@ -136,6 +152,9 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
     ``error_on_warning`` defaults to True (the provider's default is False): a ``warning`` run means some rows
     never reached Salesforce, and a green task would hide that until someone notices a missing record.
 
+    Every finished run, whatever its status, is written to the activation run record before the task succeeds
+    or fails (``record_conn_id``, the warehouse; include/activation/run_record.py).
+
     Polling: one ``GET /syncs/{id}/runs?runId=`` every ``wait_seconds`` (1 s) until the run ends or ``timeout``
     (s) passes. Hightouch allows 200 requests per 10 seconds per workspace
     (https://hightouch.com/docs/developer-tools/api-guide#hightouch-api-rate-limits): one sync polling makes
@@ -151,8 +170,10 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
         error_on_warning: bool = True,
         wait_seconds: float = 1,
         timeout: int = 3600,
+        record_conn_id: str | None = SNOWFLAKE,
         **kwargs: Any,
     ) -> None:
+        self.record_conn_id = record_conn_id  # where the run record goes (the warehouse); None: not recorded
         super().__init__(
             sync_slug=sync_slug,
             connection_id=connection_id,
@@ -172,12 +193,24 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
 
         result = summarize_run(slug, sync_id, self._wait_for_run(hook, sync_id, run_id))
         self.log.info(describe(result))
+        self._record(context, result, run_links(sync_id, run_id))
         problem = failure_message(result, self.error_on_warning)
         if problem:
-            raise AirflowException(problem)
+            raise HightouchRunFailed(problem, run_links(sync_id, run_id))
         if result["status"] == WARNING:
             self.log.warning("Run %s ended with warning: %s", run_id, result["error"])
         return result
+
+    def _record(self, context: Context, result: SyncRunResult, links: Mapping[str, str]) -> None:
+        """The run's outcome in the activation run record (include/activation/run_record.py)."""
+        if self.record_conn_id is None:
+            return
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        from include.activation.run_record import record_step
+
+        warehouse = SnowflakeHook(snowflake_conn_id=self.record_conn_id)
+        record_step(warehouse, context, str(self.sync_slug), str(result["status"]), {**result, "links": dict(links)})
 
     def _resolve(self, slug: str) -> str:
         """The id of the enabled sync ``slug``; AirflowFailException when it does not exist or is disabled."""

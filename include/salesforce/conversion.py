@@ -41,8 +41,8 @@ calls are at the edge (``convert_leads``). XML is built and read with the standa
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from xml.etree import ElementTree as ET
 
@@ -467,8 +467,8 @@ def convert_batch(salesforce: Salesforce, rows: Sequence[PlannedConversion]) -> 
     return refused + parse_convert_lead_response(answer.content, converts, answer.status_code)
 
 
-def convert_leads(salesforce: Salesforce, rows: Sequence[PlannedConversion]) -> LeadConversionResult:
-    """Convert every planned lead, batch by batch; log each failed lead; return the counts."""
+def convert_leads(salesforce: Salesforce, rows: Sequence[PlannedConversion]) -> list[ConversionOutcome]:
+    """Convert every planned lead, batch by batch; log each failed lead; return each lead's outcome."""
     outcomes: list[ConversionOutcome] = []
     for batch in batches(rows):
         done = convert_batch(salesforce, batch)
@@ -478,13 +478,22 @@ def convert_leads(salesforce: Salesforce, rows: Sequence[PlannedConversion]) -> 
             elif outcome.outcome == "already_converted":
                 log.info("Lead %s was converted already (since the mirror read it): nothing to do", outcome.lead_id)
         outcomes += done
-    return summarize(len(rows), outcomes)
+    return outcomes
 
 
-def run(salesforce: Salesforce, warehouse: SnowflakeHook) -> LeadConversionResult:
-    """The task: convert what the mart plans, log the counts, fail (after every batch) if any lead failed."""
-    result = convert_leads(salesforce, read_mart(warehouse))
+def run(
+    salesforce: Salesforce,
+    warehouse: SnowflakeHook,
+    record: Callable[[str, Mapping[str, Any]], object] | None = None,
+) -> LeadConversionResult:
+    """The task: convert what the mart plans, log the counts, hand the counts and every lead's outcome to
+    ``record`` (the run record), and fail (after every batch) if any lead failed."""
+    planned = read_mart(warehouse)
+    outcomes = convert_leads(salesforce, planned)
+    result = summarize(len(planned), outcomes)
     log.info(describe(result))
+    if record is not None:
+        record("failed" if result["failed"] else "success", {**result, "leads": [asdict(o) for o in outcomes]})
     problem = failure_message(result)
     if problem:
         raise AirflowException(problem)

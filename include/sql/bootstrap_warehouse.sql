@@ -12,6 +12,7 @@
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.{{ landing_schema }};
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.CLOUD_APP;
 CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.SALESFORCE;
+CREATE SCHEMA IF NOT EXISTS {{ raw_database }}.ACTIVATION;
 
 CREATE FILE FORMAT IF NOT EXISTS {{ file_format_fqn }}
     TYPE = JSON
@@ -48,3 +49,7 @@ CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.USERS (RECORD VARIANT);
 CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.LEAD_STATUSES (RECORD VARIANT);
 -- Records Salesforce no longer has (purged or hard-deleted), found by the daily reconciliation of Ids.
 CREATE TABLE IF NOT EXISTS {{ raw_database }}.SALESFORCE.RECONCILED_DELETIONS (RECORD VARIANT);
+
+-- What each activation run did to Salesforce, written by the run itself (include/activation/run_record.py): one
+-- record per step and try (each sync's Hightouch run, the lead conversion, the approval gate).
+CREATE TABLE IF NOT EXISTS {{ raw_database }}.ACTIVATION.RUN_LOG (RECORD VARIANT);

@@ -21,7 +21,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,18 +329,23 @@ def test_demo_prints_the_summary(scenario) -> None:
 
 
 def test_demo_links_the_run_its_page_and_the_dbt_docs(scenario) -> None:
-    """The summary links the activation run's UI page; the run page lists every valid person of the interval; the
-    dbt docs were generated where the test cloud's Airflow serves them (Cosmos's plugin)."""
+    """The summary links the activation run's UI page and its run page tab; the page (served by Airflow from the
+    run's record) lists every valid person of the interval exactly once, a person with two workspaces too; the
+    summary names where alerts go; the dbt docs were generated where Airflow serves them (Cosmos's plugin)."""
     out = scenario["first"]
     ui = f"http://localhost:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}"
     run = re.search(rf"Activation run +{re.escape(ui)}/dags/activate_salesforce/runs/(\S+)", out)
     assert run, f"no link to the activation run in:\n{out[-3000:]}"
     assert _api().run("activate_salesforce", run.group(1))["state"] == "success"
-    page = re.search(r"Run page +(\S+\.html)", out)
-    assert page, f"no run page in:\n{out[-3000:]}"
-    text = Path(page.group(1)).read_text()
-    missing = [email for email in scenario["expected"].contacts if html.escape(email) not in text]
-    assert not missing, f"the run page leaves out {missing}"
+    tab = re.search(rf"Run page +{re.escape(ui)}/dags/activate_salesforce/runs/(\S+)/plugin/activation_run_page", out)
+    assert tab, f"no run page in:\n{out[-3000:]}"
+    assert tab.group(1) == run.group(1)
+    assert re.search(r"Alerts +connection alerts_webhook -> http://\S+/hooks/", out), out[-3000:]
+    response = _api().page(f"/activation-runs/activate_salesforce/{run.group(1)}")
+    assert response.status_code == 200, response.text[:500]
+    text = response.text
+    counts = {email: text.count(f"&lt;{html.escape(email)}&gt;") for email in scenario["expected"].contacts}
+    assert counts == dict.fromkeys(counts, 1), f"each person once on the run page: {counts}"
     docs = requests.get(
         f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}/cosmos/operational_pipeline/dbt_docs_index.html",
         timeout=30,

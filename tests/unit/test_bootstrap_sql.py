@@ -6,6 +6,7 @@ import pytest
 
 from include.settings import WarehouseNames
 from include.warehouse.bootstrap import render_bootstrap_sql
+from tests.conftest import REPO_ROOT
 
 NAMES = WarehouseNames("RAW", "ANALYTICS", "LANDING", "LANDING_STAGE", "NDJSON_GZ")
 
@@ -57,10 +58,18 @@ def test_the_administrator_creates_the_databases_the_bootstrap_fills() -> None:
 
 
 def test_the_bootstrap_creates_raw_tables_of_the_pipelines_sources_only() -> None:
-    """The smoke DAG's SMOKE schema is the local cloud's (dev/dags creates it), never part of a deployment."""
+    """The landing schema and the schemas of the dbt project's raw sources: the smoke DAG's SMOKE schema is the
+    local cloud's (dev/dags creates it), never part of a deployment."""
+    import yaml
+
     sql = render_bootstrap_sql("s3://b/", None, NAMES)
     schemas = set(re.findall(r"CREATE (?:TABLE|SCHEMA) IF NOT EXISTS RAW\.(\w+)", sql))
-    assert schemas == {"LANDING", "CLOUD_APP", "SALESFORCE"}
+    sources = {
+        source["schema"]
+        for path in (REPO_ROOT / "dbt_project" / "models").rglob("_*__sources.yml")
+        for source in yaml.safe_load(path.read_text())["sources"]
+    }
+    assert schemas == {NAMES.landing_schema, *sources}
 
 
 @pytest.mark.parametrize(

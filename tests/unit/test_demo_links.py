@@ -13,7 +13,7 @@ if not CHECKOUT:
     pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
 
 from dev import dbt_docs, demo_links
-from dev.demo import ACTIVATION, INGESTIONS, Made, failure_message, where_to_look
+from dev.demo import ACTIVATION, INGESTIONS, Made, failure_message, run_page_urls, where_to_look
 from dev.localcloud.env import environment
 from dev.localcloud.settings import load_settings
 
@@ -109,14 +109,18 @@ def _runs() -> dict[str, str]:
     return {ACTIVATION: RUN, **{dag_id: f"scheduled__{dag_id}" for dag_id in INGESTIONS}}
 
 
-def test_where_to_look_links_every_run_the_page_and_the_docs(tmp_path: Path) -> None:
+def test_where_to_look_links_every_run_the_page_the_alerts_and_the_docs(tmp_path: Path) -> None:
     settings = load_settings({"LOCALCLOUD_HOME": str(tmp_path), "LOCALCLOUD_AIRFLOW_PORT": "13080"})
-    page = tmp_path / "runs" / "page.html"
-    text = "\n".join(where_to_look(settings, _runs(), Made(docs=tmp_path / "dbt_docs", page=page)))
     base = "http://localhost:13080"
+    page = run_page_urls(base, RUN)[0]
+    (tmp_path / "localcloud.env").write_text(
+        'AIRFLOW_CONN_ALERTS_WEBHOOK=\'{"conn_type":"slackwebhook","password":"http://127.0.0.1:1/hooks/k"}\'\n'
+    )
+    text = "\n".join(where_to_look(settings, _runs(), Made(docs=tmp_path / "dbt_docs", page=page)))
     for dag_id, run_id in _runs().items():
         assert demo_links.run_url(base, dag_id, run_id) in text
-    assert str(page) in text
+    assert f"Run page        {demo_links.run_url(base, ACTIVATION, RUN)}/plugin/activation_run_page" in text
+    assert "Alerts          connection alerts_webhook -> http://127.0.0.1:1/hooks/k" in text
     assert f"{base}/plugin/dbt-docs" in text
     assert dbt_docs.site_url(base) in text
     assert f"{base}/docs" in text
@@ -128,8 +132,9 @@ def test_where_to_look_says_why_a_view_is_missing(tmp_path: Path) -> None:
     text = "\n".join(where_to_look(settings, _runs(), made))
     assert made.failed
     assert "not generated: dbt docs generate failed: boom" in text
-    assert "not written: OperationalError: no warehouse" in text
-    assert not Made(docs=tmp_path, page=tmp_path).failed
+    assert "not served: OperationalError: no warehouse" in text
+    assert "Alerts          connection alerts_webhook -> not configured (alerts go to task logs)" in text
+    assert not Made(docs=tmp_path, page="http://localhost:8080/x").failed
 
 
 @pytest.fixture

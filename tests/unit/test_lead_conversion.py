@@ -304,7 +304,7 @@ CONTACT_RECORD = {"Id": CONTACT, "Dwh_External_Id__c": "cont-x", "AccountId": AC
 def test_the_task_converts_batch_by_batch_on_the_connections_partner_endpoint() -> None:
     salesforce = _Salesforce([CONTACT_RECORD])
     rows = [ours(f"00Q{i:015d}") for i in range(150)]
-    result = conversion.convert_leads(salesforce, rows)  # type: ignore[arg-type]
+    result = conversion.summarize(len(rows), conversion.convert_leads(salesforce, rows))  # type: ignore[arg-type]
     assert (result["planned"], result["successful"], result["failed"]) == (150, 150, 0)
     assert len(salesforce.queries) == 2, "one contact query per batch"
     assert [(url, len(leads)) for url, _, leads in salesforce.posts] == [
@@ -321,19 +321,24 @@ def test_a_retry_converts_nothing_twice_and_a_failure_fails_the_task_after_every
         (r.lead_id, r.converted_status, r.contact_external_id, r.contact_id, r.account_external_id, r.account_id,
          r.owner_id) for r in rows
     ]  # fmt: skip
+    recorded: list[tuple[str, dict]] = []
     with pytest.raises(AirflowException, match=r"1 of 120 planned leads failed \(INVALID_STATUS x1\)"):
-        conversion.run(salesforce, salesforce)  # type: ignore[arg-type]
+        conversion.run(salesforce, salesforce, lambda status, outcome: recorded.append((status, dict(outcome))))  # type: ignore[arg-type]
     assert len(salesforce.converted) == 119, "every other lead, in both batches"
+    [(status, outcome)] = recorded  # the run record has every lead's result before the task fails
+    assert (status, outcome["failed"], len(outcome["leads"])) == ("failed", 1, 120)
+    assert {"lead_id": "00Q000000000000003", "outcome": "failed", "status_code": "INVALID_STATUS", "message": "no",
+            "contact_id": None, "account_id": None} in outcome["leads"]  # fmt: skip
     assert "Lead 00Q000000000000003 not converted: INVALID_STATUS: no" in caplog.text
 
-    retry = conversion.convert_leads(salesforce, rows)  # type: ignore[arg-type]
+    retry = conversion.summarize(len(rows), conversion.convert_leads(salesforce, rows))  # type: ignore[arg-type]
     assert (retry["successful"], retry["already_converted"], retry["failed"]) == (0, 119, 1)
     assert len(salesforce.converted) == 119
 
 
 def test_nothing_planned_calls_nothing() -> None:
     salesforce = _Salesforce([])
-    result = conversion.convert_leads(salesforce, [])  # type: ignore[arg-type]
+    result = conversion.summarize(0, conversion.convert_leads(salesforce, []))  # type: ignore[arg-type]
     assert (result["planned"], result["successful"], salesforce.queries, salesforce.posts) == (0, 0, [], [])
 
 
