@@ -43,7 +43,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag, task
+from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -54,6 +54,7 @@ from include.connections import SALESFORCE, SNOWFLAKE
 from include.dag_defaults import default_args
 from include.hightouch.operator import HightouchSyncOperator
 from include.hightouch.syncs import default_syncs
+from include.lineage import lineage_task
 from include.transform import cosmos_config
 
 
@@ -103,17 +104,23 @@ def activate_salesforce() -> None:
         for upstream_task in upstream:
             upstream_task >> sync_tasks[sync.slug]
 
-    @task(multiple_outputs=False)  # one XCom, as the sync tasks return (a dict return type would split it by key)
+    @lineage_task(multiple_outputs=False)  # one XCom, as the syncs return (a dict return type would split it by key)
     def convert_salesforce_leads(**context: Any) -> dict[str, Any]:
         """The leads of the salesforce_lead_conversions mart, converted with convertLead() (see conversion.py)."""
         from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include import lineage
         from include.activation.run_record import CONVERSION_STEP, record_step
         from include.salesforce import conversion
 
         salesforce = SalesforceHook(salesforce_conn_id=SALESFORCE).get_conn()
         warehouse = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+        lineage.report(
+            context["task"],
+            inputs=[lineage.warehouse_dataset(conversion.mart_table(), lineage.snowflake_namespace())],
+            outputs=[lineage.salesforce_dataset(sobject) for sobject in conversion.WRITES],
+        )
         return dict(
             conversion.run(
                 salesforce,

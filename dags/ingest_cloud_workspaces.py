@@ -22,12 +22,13 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, get_current_context
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from include.assets import RAW_CLOUD_APP_WORKSPACES
 from include.connections import CLOUD_APP_API, LANDING_S3, SNOWFLAKE
 from include.dag_defaults import default_args
+from include.lineage import lineage_task
 
 
 @dag(
@@ -43,14 +44,15 @@ from include.dag_defaults import default_args
     doc_md=__doc__,
 )
 def ingest_cloud_workspaces() -> None:
-    @task
+    @lineage_task
     def extract_to_s3() -> dict[str, Any]:
         from dataclasses import asdict
 
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from include.cloud_app.client import WorkspaceEventsClient
-        from include.cloud_app.extract import extract_interval
+        from include import lineage
+        from include.cloud_app.client import ENDPOINT, WorkspaceEventsClient
+        from include.cloud_app.extract import QUARANTINE_PREFIX, RAW_PREFIX, extract_interval
         from include.settings import landing_bucket
 
         context = get_current_context()
@@ -65,19 +67,33 @@ def ingest_cloud_workspaces() -> None:
             f"interval {result.interval_start} .. {result.interval_end}: extracted {result.extracted} in "
             f"{result.pages} pages ({client.retries} retries), valid {result.valid}, quarantined {result.quarantined}"
         )
+        lineage.report(
+            context["task"],
+            inputs=[lineage.http_dataset(CLOUD_APP_API, f"/{ENDPOINT}")],
+            outputs=[lineage.s3_dataset(landing_bucket(), prefix) for prefix in (RAW_PREFIX, QUARANTINE_PREFIX)],
+        )
         return asdict(result)
 
-    @task(outlets=[RAW_CLOUD_APP_WORKSPACES])
+    @lineage_task(outlets=[RAW_CLOUD_APP_WORKSPACES])
     def load_to_snowflake(extracted: dict[str, Any]) -> dict[str, Any]:
         from dataclasses import asdict
 
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
-        from include.cloud_app.extract import ExtractionResult
-        from include.cloud_app.load import load_interval
+        from include import lineage
+        from include.cloud_app.extract import QUARANTINE_PREFIX, RAW_PREFIX, ExtractionResult
+        from include.cloud_app.load import load_interval, raw_tables
+        from include.settings import landing_bucket
 
+        context = get_current_context()
         result = ExtractionResult(**extracted)
-        loaded = load_interval(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), result, get_current_context()["run_id"])
+        loaded = load_interval(SnowflakeHook(snowflake_conn_id=SNOWFLAKE), result, context["run_id"])
+        namespace = lineage.snowflake_namespace()
+        lineage.report(
+            context["task"],
+            inputs=[lineage.s3_dataset(landing_bucket(), prefix) for prefix in (RAW_PREFIX, QUARANTINE_PREFIX)],
+            outputs=[lineage.warehouse_dataset(table, namespace) for table in raw_tables().values()],
+        )
         print(f"loaded {loaded.loaded} rows, {loaded.quarantine_loaded} quarantined rows; counts reconcile")
         return {**extracted, **asdict(loaded)}
 

@@ -24,12 +24,13 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, get_current_context
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from include.assets import RAW_SALESFORCE
 from include.connections import LANDING_S3, SALESFORCE, SNOWFLAKE
 from include.dag_defaults import default_args
+from include.lineage import lineage_task
 from include.salesforce.mirror import OBJECTS
 
 
@@ -45,7 +46,7 @@ from include.salesforce.mirror import OBJECTS
     doc_md=__doc__,
 )
 def ingest_salesforce() -> None:
-    @task(map_index_template="{{ sobject }}")
+    @lineage_task(map_index_template="{{ sobject }}")
     def mirror_object(object_name: str) -> dict[str, Any]:
         from dataclasses import asdict
 
@@ -53,6 +54,7 @@ def ingest_salesforce() -> None:
         from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include import lineage
         from include.salesforce import mirror
         from include.settings import landing_bucket
 
@@ -68,10 +70,25 @@ def ingest_salesforce() -> None:
             context["data_interval_end"],
         )
         print(f"{object_name}: {result.extracted} records modified since {result.since} loaded into the warehouse")
+        mirrored = mirror.by_name(object_name)
+        lineage.report(
+            context["task"],
+            inputs=[lineage.salesforce_dataset(object_name)],
+            outputs=[
+                lineage.s3_dataset(landing_bucket(), mirrored.prefix_root),
+                lineage.warehouse_dataset(mirrored.table, lineage.snowflake_namespace()),
+            ],
+        )
         return asdict(result)
 
-    @task(outlets=[RAW_SALESFORCE])
+    @lineage_task(outlets=[RAW_SALESFORCE])
     def mirror_complete(results: list[dict[str, Any]]) -> dict[str, int]:
+        from include import lineage
+
+        # The raw.salesforce Asset this task publishes stands for the mirrored tables: say which, for lineage.
+        namespace = lineage.snowflake_namespace()
+        tables = [lineage.warehouse_dataset(obj.table, namespace) for obj in OBJECTS]
+        lineage.report(get_current_context()["task"], inputs=tables)
         return {r["object"]: r["loaded"] for r in results}
 
     mirror_complete(mirror_object.expand(object_name=[obj.name for obj in OBJECTS]))

@@ -33,6 +33,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from include.activation.run_record import GATE_STEP, MAX_RECORDED_CHANGES, last_outcome, record_step
+from include.lineage import ReportsLineage
 from include.settings import warehouse_names
 
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ def read_plan(warehouse: SnowflakeHook) -> tuple[list[SyncPlan], list[dict[str, 
     return plans_from_counts(counts or []), [dict(zip(columns, row, strict=True)) for row in sample or []]
 
 
-class SalesforceChangeGate(ApprovalOperator):
+class SalesforceChangeGate(ReportsLineage, ApprovalOperator):
     """Approval before the syncs, asked only when the change plan crosses a threshold (see the module)."""
 
     ui_color = "#FFB74D"
@@ -247,7 +248,11 @@ class SalesforceChangeGate(ApprovalOperator):
     def execute(self, context: Context) -> Any:
         from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
+        from include import lineage
+
         warehouse = SnowflakeHook(snowflake_conn_id=self.warehouse_conn_id)
+        namespace = lineage.snowflake_namespace(self.warehouse_conn_id)
+        lineage.report(self, inputs=[lineage.warehouse_dataset(plan_table(), namespace)])
         plans, sample = read_plan(warehouse)
         for plan in plans:
             self.log.info("Planned: %s", summary_line(plan))

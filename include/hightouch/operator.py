@@ -28,6 +28,7 @@ from airflow_provider_hightouch.operators.hightouch import HightouchTriggerSyncO
 
 from include.connections import HIGHTOUCH, SNOWFLAKE
 from include.hightouch.api import HightouchApi
+from include.lineage import ReportsLineage
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -141,7 +142,7 @@ def find_run(runs: Sequence[Mapping[str, Any]], run_id: str) -> Mapping[str, Any
     return next((run for run in runs if str(run.get("id")) == str(run_id)), None)
 
 
-class HightouchSyncOperator(HightouchTriggerSyncOperator):
+class HightouchSyncOperator(ReportsLineage, HightouchTriggerSyncOperator):
     """Trigger a Hightouch sync by slug, wait for its run, log it, return it, and fail if it did not succeed.
 
     Slugs, not ids, because ``syncs.yaml`` names syncs by slug and a slug survives re-creating a sync. The slug
@@ -193,6 +194,7 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
 
         result = summarize_run(slug, sync_id, self._wait_for_run(hook, sync_id, run_id))
         self.log.info(describe(result))
+        self._report_lineage(slug)
         self._record(context, result, run_links(sync_id, run_id))
         problem = failure_message(result, self.error_on_warning)
         if problem:
@@ -200,6 +202,17 @@ class HightouchSyncOperator(HightouchTriggerSyncOperator):
         if result["status"] == WARNING:
             self.log.warning("Run %s ended with warning: %s", run_id, result["error"])
         return result
+
+    def _report_lineage(self, slug: str) -> None:
+        """OpenLineage: the sync reads its mart and writes its Salesforce object (syncs.yaml)."""
+        from include import lineage
+        from include.hightouch.syncs import default_syncs
+
+        sync = next((s for s in default_syncs().syncs if s.slug == slug), None)
+        if sync is None or self.record_conn_id is None:
+            return
+        mart = lineage.warehouse_dataset(sync.model, lineage.snowflake_namespace(self.record_conn_id))
+        lineage.report(self, inputs=[mart], outputs=[lineage.salesforce_dataset(sync.destination_object)])
 
     def _record(self, context: Context, result: SyncRunResult, links: Mapping[str, str]) -> None:
         """The run's outcome in the activation run record (include/activation/run_record.py)."""

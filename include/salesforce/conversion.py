@@ -75,6 +75,10 @@ ERRORS_RETURNED = 50
 SOAP_TIMEOUT_SECONDS = 120
 
 
+#: What convertLead() writes: the lead (converted), and the contact and account it converts into.
+WRITES = ("Lead", "Contact", "Account")
+
+
 def mart_table() -> str:
     """The mart's full name in the configured analytics database (SNOWFLAKE_ANALYTICS_DATABASE)."""
     return f"{warehouse_names().analytics_database}.{MART}"

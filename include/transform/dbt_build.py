@@ -90,9 +90,11 @@ class DbtBuildProducer(DbtBuildLocalOperator):
         reported_ids: list[str],
         seeds: dict[str, tuple[str, list[str]]] | None = None,
         change_scope: str = "",
+        node_task_ids: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         self.reported_ids = frozenset(reported_ids)
+        self.node_task_ids = node_task_ids or {}  # built node unique_id -> the task that shows it (lineage)
         self.seeds = seeds or {}  # seed unique_id -> (CSV checksum, the nodes its task stands for)
         self.change_scope = change_scope
         kwargs["invocation_mode"] = InvocationMode.SUBPROCESS
@@ -116,9 +118,27 @@ class DbtBuildProducer(DbtBuildLocalOperator):
             self.log.info("Seeds unchanged since their last load, not reloaded: %s", ", ".join(names))
             self.exclude = " ".join(filter(None, [self.exclude, *names]))
             self._publish([r for uid in unchanged for r in _unchanged_seed_results(uid, self.seeds[uid][1])])
-        result = super().execute(context, **kwargs)
+        try:
+            result = super().execute(context, **kwargs)
+        finally:
+            self._emit_node_lineage(context)
         self._remember_loaded_seeds()
         return result
+
+    def _emit_node_lineage(self, context: Context) -> None:
+        """OpenLineage per node task (include/lineage.py): the node tasks end in the triggerer, where the provider's
+        listener does not run, so the build emits their events from the artifacts Cosmos parsed."""
+        from include.lineage import emit_dbt_node_lineage
+
+        try:
+            emitted = emit_dbt_node_lineage(
+                context, getattr(self, "openlineage_events_completes", []), self.node_task_ids
+            )
+        except Exception as error:  # noqa: BLE001 - lineage must never fail the build
+            self.log.warning("OpenLineage events of the node tasks not emitted: %s", error)
+            return
+        if emitted:
+            self.log.info("OpenLineage: emitted the lineage of %d node tasks", emitted)
 
     def _unchanged_seeds(self) -> list[str]:
         from cosmos.cache import get_cache_seed_checksum
@@ -409,6 +429,7 @@ def add_build_task(
         reported_ids=sorted(plan.reported),
         seeds=seeds,
         change_scope="__".join(filter(None, [group.dag.dag_id if group.dag else None, group.group_id])),
+        node_task_ids={uid: task.task_id for uid, task in node_tasks.items()},
         **kwargs,
     )
     for task, unique_ids in watching.values():
