@@ -272,7 +272,43 @@ class SalesforceChangeGate(ReportsLineage, ApprovalOperator):
         self._record(context, "waiting", self._measured)
         self.body = approval_body(plans, reasons, sample)
         self.hitl_summary_extra["reasons"] = reasons
-        return super().execute(context)
+        return self._ask(context)
+
+    def _ask(self, context: Context) -> None:
+        """What ``HITLOperator.execute`` does, waiting through the provider's ``HITLTrigger`` (the triggerer) as on
+        Airflow 3.1-3.2: Airflow 3.3.2's trigger-less AWAITING_INPUT park is re-queued by the scheduler a second
+        after parking and so runs the task again, asking again. The response API resumes a deferred HITL task the
+        same way (``handle_event_submit``), and the trigger enforces ``response_timeout``."""
+        from airflow.providers.standard.triggers.hitl import HITLTrigger
+        from airflow.sdk.execution_time.hitl import upsert_hitl_detail
+        from airflow.sdk.timezone import utcnow
+
+        upsert_hitl_detail(
+            ti_id=context["task_instance"].id,
+            options=self.options,
+            subject=self.subject,
+            body=self.body,
+            defaults=self.defaults,
+            multiple=self.multiple,
+            params=self.serialized_params,
+            assigned_users=self.assigned_users,
+        )
+        timeout_datetime = utcnow() + self.response_timeout if self.response_timeout else None
+        self.hitl_summary_extra["timeout_datetime"] = timeout_datetime.isoformat() if timeout_datetime else None
+        self.log.info("Waiting for response")
+        for notifier in self.notifiers:
+            notifier(context)
+        self.defer(
+            trigger=HITLTrigger(
+                ti_id=context["task_instance"].id,
+                options=self.options,
+                defaults=self.defaults,
+                params=self.serialized_params,
+                multiple=self.multiple,
+                timeout_datetime=timeout_datetime,
+            ),
+            method_name="execute_complete",
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
         measured = self._last_measured(context)

@@ -29,6 +29,7 @@ def alerts_about(fragment: str) -> list[str]:
 
 
 def fields(text: str) -> dict[str, Any]:
-    """``Label: value`` lines of a message, by label (the error's own lines included when they look alike)."""
-    pairs = (line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    """The ``Label: value`` lines of a message before its error, by label."""
+    head = text.split("\nError:\n", 1)[0]
+    pairs = (line.split(": ", 1) for line in head.splitlines() if ": " in line)
     return {label: value for label, value in pairs}

@@ -62,7 +62,7 @@ def load_connections_into_environ() -> None:
     from dev.localcloud.env import read_env_file
 
     for key, value in read_env_file(CLOUD_HOME / "localcloud.env").items():
-        if key.startswith("AIRFLOW_CONN_") or key in {"REQUESTS_CA_BUNDLE", "LANDING_BUCKET"}:
+        if key.startswith("AIRFLOW_CONN_") or key in {"REQUESTS_CA_BUNDLE", "LANDING_BUCKET", "HIGHTOUCH_APP_URL"}:
             os.environ[key] = value
 
 

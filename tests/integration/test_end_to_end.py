@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import subprocess
 import sys
@@ -28,6 +29,7 @@ import requests
 from publicsuffixlist import PublicSuffixList
 
 from dev.localcloud.settings import CLOUD_APP_TOKEN
+from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
@@ -449,3 +451,66 @@ def test_second_demo_changes_nothing_already_in_salesforce(scenario, salesforce,
         len(scenario["expected"].accounts) + 1 + len(scenario["expected"].contacts)
         + len(scenario["expected"].opportunities) + len(scenario["expected"].tasks) + 1
     )  # fmt: skip
+
+
+def _demo_runs(out: str) -> dict[str, str]:
+    """dag_id -> run_id of the runs the demo's summary links (one ingestion cycle and its activation)."""
+    ui = re.escape(f"http://localhost:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
+    return dict(re.findall(rf"{ui}/dags/(\w+)/runs/([^\s/]+)(?:\s|$)", out))
+
+
+def _lineage_graph(events: list[dict[str, Any]], runs: dict[str, str]):
+    """The COMPLETE events of the runs' tasks: job -> (inputs, outputs), datasets as (namespace, name).
+
+    A task's event names its DAG run as parent (the provider's, and the dbt node events the build emits); the
+    DAG runs' own events carry the Airflow run id, which ties the OpenLineage run ids to the demo's runs."""
+    dag_runs = {
+        event["run"]["runId"]
+        for event in events
+        if event["job"]["name"] in runs and runs[event["job"]["name"]] in json.dumps(event["run"].get("facets", {}))
+    }
+    jobs: dict[str, tuple[set, set]] = {}
+    for event in events:
+        parent = event["run"].get("facets", {}).get("parent", {}).get("run", {}).get("runId")
+        if event.get("eventType") != "COMPLETE" or parent not in dag_runs:
+            continue
+        inputs, outputs = jobs.setdefault(event["job"]["name"], (set(), set()))
+        inputs.update((d["namespace"], d["name"]) for d in event.get("inputs", []))
+        outputs.update((d["namespace"], d["name"]) for d in event.get("outputs", []))
+    return jobs
+
+
+def test_lineage_of_one_cycle_leads_from_the_cloud_app_api_to_every_salesforce_object(scenario) -> None:
+    """OpenLineage events of the demo's ingestion runs and their activation run (the local cloud's file transport)
+    rebuild one graph: a path from the API to each Salesforce object the pipeline writes, every step on it."""
+    from include.salesforce.conversion import WRITES
+
+    runs = _demo_runs(scenario["first"])
+    assert set(runs) == {"ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce"}, runs
+    lines = (CLOUD_HOME / "openlineage" / "events.jsonl").read_text().splitlines()
+    jobs = _lineage_graph([json.loads(line) for line in lines if line.strip()], runs)
+    assert jobs, "no OpenLineage event of the demo's runs"
+
+    downstream: dict[Any, set] = {}
+    for job, (inputs, outputs) in jobs.items():
+        for dataset in inputs:
+            downstream.setdefault(dataset, set()).add(job)
+        downstream.setdefault(job, set()).update(outputs)
+    api = next((d for _, (inputs, _) in jobs.items() for d in inputs if d[1] == "/v1/workspaces"), None)
+    assert api, "the extraction reports the cloud-app API as its input"
+    reached, frontier = {api}, [api]
+    while frontier:
+        for following in downstream.get(frontier.pop(), ()):
+            if following not in reached:
+                reached.add(following)
+                frontier.append(following)
+    objects = {sync.destination_object for sync in default_syncs().syncs} | set(WRITES)
+    unreached = sorted(o for o in objects if ("salesforce://salesforce_crm", o) not in reached)
+    assert not unreached, f"no lineage path from the API to {unreached}"
+
+    orphans = sorted(job for job, (inputs, outputs) in jobs.items() if not inputs and not outputs)
+    assert not orphans, f"steps that report no dataset: {orphans}"
+    node_tasks = [job for job in jobs if job.startswith("activate_salesforce.transform.") and job.endswith("_build")]
+    assert any(job.endswith("sync_salesforce_accounts_model_build") for job in node_tasks), sorted(jobs)
+    syncs = {f"activate_salesforce.sync_{s.slug.replace('-', '_')}" for s in default_syncs().syncs}
+    assert syncs <= set(jobs), sorted(syncs - set(jobs))

@@ -35,6 +35,7 @@ from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table, warehouse_names
 from tests.conftest import REPO_ROOT, TEST_STATE
+from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
 from tests.integration.salesforce_fixtures import merge, results
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
@@ -594,6 +595,11 @@ def test_rejected_rows_fail_the_task_and_the_retry_adds_no_duplicates(warehouse_
     finally:
         requests.delete(SF_FAULTS, headers=_sf_session(salesforce), timeout=10).raise_for_status()
     run = _runs(slug, 1)[0]
+    alert = _alert_for(failed.value, "activate_salesforce", f"sync_{slug.replace('-', '_')}")
+    assert f"Hightouch sync {slug} (id {SYNC_IDS[slug]}) run {run['id']} ended with status warning" in alert
+    run_page = fields(alert)["Hightouch run"]
+    assert run_page.endswith(f"/app/syncs/{SYNC_IDS[slug]}/runs/{run['id']}")
+    assert requests.get(run_page, timeout=10).json()["id"] == run["id"], "the link leads to the run"
     planned = run["plannedRows"]["addedCount"]
     assert planned >= 3, "batch B's three new accounts are pending"
     assert (run["status"], run["failedRows"], run["successfulRows"]["addedCount"]) == (
@@ -626,6 +632,52 @@ def test_rejected_rows_fail_the_task_and_the_retry_adds_no_duplicates(warehouse_
     assert _modstamps(salesforce, [_domain("b1"), _domain("b3")], []) == written
     in_salesforce = _by_external_id(salesforce, "Account", "acct-")
     assert {k: in_salesforce[k] for k in _mart_keys(warehouse, slug)} == dict.fromkeys(_mart_keys(warehouse, slug), 1)
+
+
+def _alert_for(error: BaseException, dag_id: str, task_id: str) -> str:
+    """Hand a task's failure to the pipeline's failure notifier, as Airflow does after the last try, and return
+    the one message the local cloud's alerts webhook received for it."""
+    from types import SimpleNamespace
+
+    from include.alerts import PipelineFailureNotifier
+
+    clear_alerts()
+    ti = SimpleNamespace(dag_id=dag_id, task_id=task_id, run_id=f"manual__{RUN}", try_number=4, max_tries=3,
+                         log_url=f"http://localhost:8080/dags/{dag_id}/runs/manual__{RUN}/tasks/{task_id}")  # fmt: skip
+    PipelineFailureNotifier()({"ti": ti, "exception": error})
+    [alert] = alerts_about(f"{dag_id}.{task_id}")
+    assert fields(alert)["Run"] == f"manual__{RUN} (try 4 of 4)"
+    assert fields(alert)["Task in Airflow"] == ti.log_url
+    return alert
+
+
+def test_a_lead_salesforce_refuses_to_convert_alerts_with_salesforces_error(salesforce) -> None:
+    """A duplicate rule blocks one planned conversion: the conversion fails the task after trying every lead, and
+    the alert carries Salesforce's status code and message."""
+    from airflow.sdk.exceptions import AirflowException
+
+    from include.salesforce import conversion
+
+    sf, domain = salesforce, f"dupe-alert-{RUN}.io"
+    account = sf.Account.create({"Name": f"Dupe {RUN}", "Website": domain})["id"]
+    contact = sf.Contact.create({"LastName": "Dupe", "Email": f"ann@{domain}", "AccountId": account})["id"]
+    lead = sf.Lead.create({"LastName": "Dupe", "Company": f"Dupe {RUN}", "Email": f"ann@{domain}"})["id"]
+
+    class Mart:  # the conversions mart, planning this one lead
+        def get_records(self, sql: str) -> list[tuple]:
+            return [(lead, "Closed - Converted", None, contact, None, account, None)]
+
+    rule = {"match": domain, "object": "Lead", "status_code": "DUPLICATES_DETECTED",
+            "message": "Use one of these records?"}  # fmt: skip
+    requests.post(SF_FAULTS, json=rule, headers=_sf_session(sf), timeout=10).raise_for_status()
+    try:
+        with pytest.raises(AirflowException) as failed:
+            conversion.run(sf, Mart())  # type: ignore[arg-type]
+    finally:
+        requests.delete(SF_FAULTS, headers=_sf_session(sf), timeout=10).raise_for_status()
+    alert = _alert_for(failed.value, "activate_salesforce", "convert_salesforce_leads")
+    assert f"lead {lead}: DUPLICATES_DETECTED: Use one of these records?" in alert
+    assert sf.Lead.get(lead)["IsConverted"] is False
 
 
 def test_salesforce_stopped_mid_sync_then_restarted_the_retry_completes_without_duplicates(
