@@ -82,11 +82,11 @@ def _account_owners(sf, domains: list[str]) -> dict[str, str]:
     return {a["Website"]: a["OwnerId"] for a in sf.query_all(soql)["records"]}
 
 
-def _wait_for_state(api, run_id: str, task_id: str, wanted: str, timeout: float = 600) -> dict[str, str | None]:
+def _wait_for_state(api, run_id: str, task_id: str, wanted: set[str], timeout: float = 600) -> dict[str, str | None]:
     deadline = time.monotonic() + timeout
     while True:
         states = api.task_states(ACTIVATION, run_id)
-        if states.get(task_id) == wanted:
+        if states.get(task_id) in wanted:
             return states
         assert api.run(ACTIVATION, run_id)["state"] in {"queued", "running"}, states
         assert time.monotonic() < deadline, f"{task_id} never reached {wanted}: {states}"
@@ -97,7 +97,8 @@ def _gated_run(api) -> str:
     """Trigger activation and return its run id once the gate is waiting for a person."""
     api.unpause(ACTIVATION)
     run_id = api.trigger(ACTIVATION)
-    states = _wait_for_state(api, run_id, GATE, "awaiting_input")
+    # Waiting for a person: deferred to the provider's HITLTrigger (include/activation/change_gate.py, _ask).
+    states = _wait_for_state(api, run_id, GATE, {"deferred", "awaiting_input"})
     assert {task: s for task, s in states.items() if task.startswith(("sync_", "convert_"))} == dict.fromkeys(
         [t for t in states if t.startswith(("sync_", "convert_"))], None
     ), "nothing after the gate has started"
