@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status logs demo preflight test lint unit integration bench alerts sql soql clean
+.PHONY: help setup lock up down status logs demo preflight test lint unit integration browser bench alerts sql soql clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -105,13 +105,24 @@ lint: setup  ## ruff, ruff format, sqlfluff
 unit: setup  ## fast tests: no services
 	$(VPY) -m pytest -m "not integration"
 
-integration: setup  ## tests against a local cloud they start and stop themselves
+integration: setup browser  ## tests against a local cloud they start and stop themselves
 	$(VPY) -m pytest -m integration
+
+# The run page's browser test drives the system Chromium (Playwright uses it as installed). Debian/Ubuntu: installed
+# here with apt-get when missing; elsewhere install Chromium yourself (macOS: brew install --cask chromium).
+browser:  ## install Chromium for the run page's browser test when missing (apt-get)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium for the run page's browser test (apt-get)"; \
+	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	    $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	      { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }; \
+	  else echo "No Chromium: the run page's browser test will fail; install Chromium (see Makefile, browser)"; fi; }
 
 # Three workers, whole modules each (--dist loadfile), each worker with its own local cloud: much of a DAG run is
 # waiting (schedules, polls, hand-offs), so three overlap better than two even on 2 cores. The slowest tests are
 # listed at the end.
-test: lint  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
+test: lint browser  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
 	$(VPY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
