@@ -22,6 +22,7 @@ import fakesnow.server
 import snowflake.connector.errors
 import sqlglot
 from fakesnow import info_schema, macros
+from fakesnow import transforms as fakesnow_transforms
 from fakesnow.cursor import FakeSnowflakeCursor
 from fakesnow.instance import GLOBAL_DATABASE_NAME, FakeSnow
 from fakesnow.transforms import show
@@ -133,6 +134,20 @@ def _close_empty_transaction_before_merge(cursor: FakeSnowflakeCursor, sql: str)
     connection._last_statement_was_begin = _is_begin(sql)
 
 
+def trim_keeping_its_characters(expression: exp.Expression) -> exp.Expression:
+    """fakesnow's ``trim_cast_varchar`` (Snowflake casts TRIM's input to VARCHAR) rebuilds the TRIM from its input
+    alone, dropping the characters to trim and the side: ``RTRIM(x, ', ')`` ran as a trim of spaces. Cast the
+    input the same way and keep everything else."""
+    if not isinstance(expression, exp.Trim):
+        return expression
+    operand = expression.this
+    if isinstance(operand, exp.Cast) and operand.to.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+        return expression
+    trimmed = expression.copy()
+    trimmed.set("this", exp.Cast(this=operand, to=exp.DataType(this=exp.DataType.Type.VARCHAR)))
+    return trimmed
+
+
 # The S3 stand-in's directory behind s3:// stages (set by main()).
 external_stages: ExternalStages | None = None
 
@@ -181,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     external_stages = ExternalStages(instance.duck_conn, args.s3_dir.resolve())
     external_stages.patch_copy()
     FakeSnowflakeCursor.execute = _execute_failing_like_snowflake  # type: ignore[method-assign]
+    fakesnow_transforms.trim_cast_varchar = trim_keeping_its_characters  # the cursor looks it up per statement
     fakesnow.server.shared_fs = instance  # login_request reads this module global per session
     try:
         serve(fakesnow.server.app, args.host, args.port, args.cert_dir / SERVER_CERT)

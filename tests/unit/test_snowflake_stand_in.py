@@ -168,3 +168,22 @@ def test_s3_urls_map_to_the_s3_stand_ins_directory_and_back(stages, tmp_path) ->
     assert local == (tmp_path / "landing" / "cloud_app" / "2026").as_uri() + "/"
     assert external.s3_url(str(tmp_path / "landing" / "a.json.gz")) == "s3://landing/a.json.gz"
     assert external.local_url("gcs://other/") == "gcs://other/"
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("select rtrim('owner_id, ', ', ')", "owner_id"),
+        ("select ltrim('xxabc', 'x')", "abc"),
+        ("select trim('  padded  ')", "padded"),
+        ("select rtrim(42)", "42"),
+    ],
+)
+def test_trim_keeps_the_characters_to_remove(sql: str, expected: str) -> None:
+    """fakesnow dropped TRIM's characters when it cast the input: RTRIM(x, ', ') left the comma."""
+    import duckdb
+
+    from dev.localcloud.snowflake_server import trim_keeping_its_characters
+
+    rewritten = sqlglot.parse_one(sql, read="snowflake").transform(trim_keeping_its_characters).sql(dialect="duckdb")
+    assert duckdb.sql(rewritten).fetchall() == [(expected,)]
