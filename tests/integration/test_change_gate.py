@@ -105,6 +105,8 @@ def _gated_run(api) -> str:
     return run_id
 
 
+# Three activation runs under the scheduler and three through dag.test(), with the scheduler's Airflow starting first.
+@pytest.mark.timeout(2400)
 def test_reassigning_every_account_waits_for_a_person_and_only_an_approval_writes(
     gated_airflow, customers, dag_env, salesforce
 ) -> None:
