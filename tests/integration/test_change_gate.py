@@ -24,7 +24,8 @@ from tests.integration.test_activation import (
     _signup,
 )
 
-pytestmark = pytest.mark.long_running(minutes=8)
+# Three activation runs under the scheduler and four through dag.test(), the scheduler's Airflow started first.
+pytestmark = [pytest.mark.timeout(2400), pytest.mark.long_running(minutes=10)]
 
 ACTIVATION = "activate_salesforce"
 GATE = "approve_salesforce_changes"
@@ -105,8 +106,6 @@ def _gated_run(api) -> str:
     return run_id
 
 
-# Three activation runs under the scheduler and three through dag.test(), with the scheduler's Airflow starting first.
-@pytest.mark.timeout(2400)
 def test_reassigning_every_account_waits_for_a_person_and_only_an_approval_writes(
     gated_airflow, customers, dag_env, salesforce
 ) -> None:
