@@ -275,11 +275,14 @@ class SalesforceChangeGate(ReportsLineage, ApprovalOperator):
         return self._ask(context)
 
     def _ask(self, context: Context) -> None:
-        """What ``HITLOperator.execute`` does, waiting through the provider's ``HITLTrigger`` (the triggerer) as on
-        Airflow 3.1-3.2: Airflow 3.3.2's trigger-less AWAITING_INPUT park is re-queued by the scheduler a second
-        after parking and so runs the task again, asking again. The response API resumes a deferred HITL task the
-        same way (``handle_event_submit``), and the trigger enforces ``response_timeout``."""
-        from airflow.providers.standard.triggers.hitl import HITLTrigger
+        """What ``HITLOperator.execute`` does, but waiting deferred on a trigger that only keeps time.
+
+        Airflow 3.3.2 re-queues a task parked in AWAITING_INPUT a second after parking (so it would run and ask
+        again), and the provider's ``HITLTrigger`` races the response API: both resume the task from the same answer
+        and the second resume retries it. Here the response API alone resumes the task with the answer
+        (``handle_event_submit`` on the deferred task); the trigger fires only when ``response_timeout`` passes.
+        """
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
         from airflow.sdk.execution_time.hitl import upsert_hitl_detail
         from airflow.sdk.timezone import utcnow
 
@@ -293,30 +296,20 @@ class SalesforceChangeGate(ReportsLineage, ApprovalOperator):
             params=self.serialized_params,
             assigned_users=self.assigned_users,
         )
-        timeout_datetime = utcnow() + self.response_timeout if self.response_timeout else None
-        self.hitl_summary_extra["timeout_datetime"] = timeout_datetime.isoformat() if timeout_datetime else None
-        self.log.info("Waiting for response")
+        deadline = utcnow() + timedelta(minutes=self.thresholds.response_minutes)
+        self.hitl_summary_extra["timeout_datetime"] = deadline.isoformat()
+        self.log.info("Waiting for a response until %s", deadline.isoformat())
         for notifier in self.notifiers:
             notifier(context)
-        self.defer(
-            trigger=HITLTrigger(
-                ti_id=context["task_instance"].id,
-                options=self.options,
-                defaults=self.defaults,
-                params=self.serialized_params,
-                multiple=self.multiple,
-                timeout_datetime=timeout_datetime,
-            ),
-            method_name="execute_complete",
-        )
+        self.defer(trigger=DateTimeTrigger(moment=deadline), method_name="execute_complete")
 
-    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+    def execute_complete(self, context: Context, event: Any) -> Any:
         measured = self._last_measured(context)
-        if "error" in event:
+        if not isinstance(event, dict) or "chosen_options" not in event or event.get("timedout"):
             self._record(context, "timed out", measured)
             raise AirflowFailException(
                 f"No one approved the Salesforce changes within {self.thresholds.response_minutes} minutes"
-                f" ({event.get('error_type')}): nothing was written to Salesforce. Look at the change plan"
+                ": nothing was written to Salesforce. Look at the change plan"
                 " (this task's log), fix what is wrong or raise the thresholds, and clear this task to ask again."
             )
         choice = (event.get("chosen_options") or [""])[0]
