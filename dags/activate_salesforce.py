@@ -49,7 +49,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from include import alerts, safety_net
 from include.activation.change_gate import SalesforceChangeGate
-from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+from include.assets import ACTIVATION_TRIGGER, INGESTED_ASSETS
 from include.connections import SALESFORCE, SNOWFLAKE
 from include.dag_defaults import default_args
 from include.hightouch.operator import HightouchSyncOperator
@@ -64,7 +64,7 @@ from include.transform import cosmos_config
         # No start_date and run_immediately=0: switching the DAG on waits for the assets or the next full hour,
         # instead of starting a timer run at once (which would race the first ingestions).
         timetable=CronTriggerTimetable("0 * * * *", timezone="UTC", run_immediately=timedelta(0)),
-        assets=(RAW_CLOUD_APP_WORKSPACES & RAW_SALESFORCE),
+        assets=ACTIVATION_TRIGGER,
     ),
     catchup=False,
     max_active_runs=1,  # syncs diff against the previous run's state: never two at once
@@ -88,7 +88,7 @@ def activate_salesforce() -> None:
         default_args={**default_args(), "retries": 1, "retry_delay": timedelta(seconds=10)},
         # The hourly run builds nothing when both ingestions triggered their own runs within the hour.
         pre_execute=safety_net.skip_when_nothing_to_do,
-        inlets=list(safety_net.INGESTED_ASSETS),
+        inlets=list(INGESTED_ASSETS),
     )
 
     gate = SalesforceChangeGate(task_id="approve_salesforce_changes", warehouse_conn_id=SNOWFLAKE)

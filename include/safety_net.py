@@ -1,6 +1,6 @@
 """The hourly safety-net run of ``activate_salesforce`` works only when an ingestion has not delivered.
 
-Activation runs when both ingestions have landed (their Assets), and also every hour, for when one of them is
+Activation runs when every ingestion has landed (include/assets.INGESTED_ASSETS), and also every hour, for when one of them is
 down: then the hourly run still matches the signups that did land against the last mirror. When both delivered
 within the hour, each delivery already triggered its own activation run, and the hourly one would only redo
 their work: its ``dbt build`` task skips, and with it every node task and sync.
@@ -14,13 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowSkipException
 
-from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+from include.assets import INGESTED_ASSETS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: The Assets whose deliveries each trigger an activation run of their own.
-INGESTED_ASSETS = (RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE)
 #: The safety net's own period (the DAG's cron): a delivery older than this has not been activated by its own run.
 WINDOW = timedelta(hours=1)
 SCHEDULED = "scheduled"  # Airflow's run type of a run from the time part of the schedule
@@ -38,7 +36,7 @@ def nothing_to_do(run_type: str, run_after: datetime, last_deliveries: Mapping[s
         return None
     delivered = ", ".join(f"{name} at {at:%H:%M:%S}" for name, at in last_deliveries.items() if at is not None)
     return (
-        f"hourly safety-net run with nothing to catch up: both ingestions delivered within {WINDOW} ({delivered}), "
+        f"hourly safety-net run with nothing to catch up: every ingestion delivered within {WINDOW} ({delivered}), "
         "and each delivery triggered its own activation run"
     )
 

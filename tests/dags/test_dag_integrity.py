@@ -80,13 +80,26 @@ def test_activation_has_a_deadline_that_alerts(dag_bag) -> None:
     assert deadline.callback.path == f"{missed_deadline_callback.__module__}.{missed_deadline_callback.__name__}"
 
 
-def test_activation_waits_for_both_ingestions(dag_bag) -> None:
-    """Signups must meet a CRM mirror at least as new as they are: both Assets, not either."""
-    from include.assets import RAW_CLOUD_APP_WORKSPACES, RAW_SALESFORCE
+def test_activation_waits_for_every_ingestion(dag_bag) -> None:
+    """Signups must meet a CRM mirror at least as new as they are: every ingestion's Asset, not any one. An ingestion
+    DAG's Asset that activation does not wait for (a new source added without include/assets.INGESTED_ASSETS) fails
+    here, naming it."""
+    from include.assets import INGESTED_ASSETS
 
     condition = dag_bag.dags["activate_salesforce"].timetable.asset_condition
     assert type(condition).__name__.endswith("AssetAll"), condition  # the DagBag holds serialized conditions
-    assert {a.name for a in condition.objects} == {RAW_CLOUD_APP_WORKSPACES.name, RAW_SALESFORCE.name}
+    assert {a.name for a in condition.objects} == {a.name for a in INGESTED_ASSETS}
+    produced = {
+        outlet.name
+        for dag in dag_bag.dags.values()
+        if "ingestion" in dag.tags
+        for task in dag.tasks
+        for outlet in task.outlets
+        if hasattr(outlet, "name")
+    }
+    assert produced, "the ingestion DAGs declare the Assets they deliver"
+    not_awaited = produced - {a.name for a in INGESTED_ASSETS}
+    assert not not_awaited, f"activation does not wait for {sorted(not_awaited)}: add them to INGESTED_ASSETS"
 
 
 def test_preflight_checks_every_service_in_its_own_documented_task(dag_bag) -> None:

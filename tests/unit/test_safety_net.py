@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowSkipException
 
-from include.safety_net import INGESTED_ASSETS, WINDOW, nothing_to_do, skip_when_nothing_to_do
+from include.assets import INGESTED_ASSETS
+from include.safety_net import WINDOW, nothing_to_do, skip_when_nothing_to_do
 
 TICK = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 RECENT = TICK - timedelta(minutes=7)
