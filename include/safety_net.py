@@ -1,8 +1,8 @@
 """The hourly safety-net run of ``activate_salesforce`` works only when an ingestion has not delivered.
 
-Activation runs when every ingestion has landed (include/assets.INGESTED_ASSETS), and also every hour, for when one of them is
-down: then the hourly run still matches the signups that did land against the last mirror. When both delivered
-within the hour, each delivery already triggered its own activation run, and the hourly one would only redo
+Activation runs when every ingestion has landed (include/assets.INGESTED_ASSETS), and also every hour, for when
+one of them is down: then the hourly run still matches the signups that did land against the last mirror. When all
+delivered within the hour, each delivery already triggered its own activation run, and the hourly one would only redo
 their work: its ``dbt build`` task skips, and with it every node task and sync.
 """
 
