@@ -101,3 +101,19 @@ def test_a_clean_run_says_everything_reached_salesforce() -> None:
     html = render(page, "x")
     assert 'id="all-reached"' in html
     assert "Nothing new for anyone" in html
+
+
+def test_every_routing_rule_has_words_on_the_run_page() -> None:
+    """The run page says why an account got its owner: one phrase per value of the routing model's owner_source
+    (its accepted_values), so a rule added to the model without words here fails."""
+    from pathlib import Path
+
+    import yaml
+
+    from include.activation.run_page import OWNER_REASONS
+
+    path = Path(__file__).resolve().parents[2] / "dbt_project/models/intermediate/_intermediate.yml"
+    model = next(m for m in yaml.safe_load(path.read_text())["models"] if m["name"] == "int_customers_routed_to_owners")
+    column = next(c for c in model["columns"] if c["name"] == "owner_source")
+    accepted = next(t["accepted_values"]["arguments"]["values"] for t in column["data_tests"] if "accepted_values" in t)
+    assert set(OWNER_REASONS) == set(accepted)
