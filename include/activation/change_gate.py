@@ -281,6 +281,8 @@ class SalesforceChangeGate(ReportsLineage, ApprovalOperator):
         again), and the provider's ``HITLTrigger`` races the response API: both resume the task from the same answer
         and the second resume retries it. Here the response API alone resumes the task with the answer
         (``handle_event_submit`` on the deferred task); the trigger fires only when ``response_timeout`` passes.
+        An answer within a second or so of the request, before the scheduler has processed the deferral, can be
+        taken by Airflow 3.3's scheduler for a task "killed externally": the task is retried and asks again.
         """
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
         from airflow.sdk.execution_time.hitl import upsert_hitl_detail

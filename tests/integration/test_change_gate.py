@@ -14,7 +14,7 @@ import pytest
 
 from include.hightouch.syncs import default_syncs
 from tests.integration.alerts_sink import alert_texts, alerts_about, clear_alerts
-from tests.integration.conftest import TEST_PORTS, cloud_env, dags_test, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dags_test, localcloud
 from tests.integration.test_activation import (
     ACTIVE_ROSTER,
     RUN,
@@ -94,12 +94,28 @@ def _wait_for_state(api, run_id: str, task_id: str, wanted: set[str], timeout: f
         time.sleep(2)
 
 
+def _wait_for_the_scheduler_to_see_the_deferral(run_id: str, timeout: float = 120) -> None:
+    """Wait until the scheduler has processed the gate's deferred exit.
+
+    An answer that resumes the task before then races that stale executor event: the resumed, re-queued task is
+    taken for "killed externally" and retried, which asks again (the scheduler's own note on it:
+    airflow/jobs/scheduler_job_runner.py, "Resume-after-defer", covers a resumed task only while it is still
+    scheduled). A person answers minutes later; a test answers within a second, so it waits for the scheduler."""
+    log = CLOUD_HOME / "logs" / "airflow-scheduler.log"
+    seen = f"TaskInstance Finished: dag_id={ACTIVATION}, task_id={GATE}, run_id={run_id},"
+    deadline = time.monotonic() + timeout
+    while not any(seen in line and "state=deferred" in line for line in log.read_text(errors="replace").splitlines()):
+        assert time.monotonic() < deadline, f"the scheduler never processed the deferral of {GATE} in {run_id}"
+        time.sleep(1)
+
+
 def _gated_run(api) -> str:
     """Trigger activation and return its run id once the gate is waiting for a person."""
     api.unpause(ACTIVATION)
     run_id = api.trigger(ACTIVATION)
-    # Waiting for a person: deferred to the provider's HITLTrigger (include/activation/change_gate.py, _ask).
-    states = _wait_for_state(api, run_id, GATE, {"deferred", "awaiting_input"})
+    # Waiting for a person: deferred until the response API resumes it (include/activation/change_gate.py, _ask).
+    states = _wait_for_state(api, run_id, GATE, {"deferred"})
+    _wait_for_the_scheduler_to_see_the_deferral(run_id)
     assert {task: s for task, s in states.items() if task.startswith(("sync_", "convert_"))} == dict.fromkeys(
         [t for t in states if t.startswith(("sync_", "convert_"))], None
     ), "nothing after the gate has started"
