@@ -28,7 +28,7 @@ from dev.hightouch.workspace import sync_ids as emulator_sync_ids
 from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import TEST_PORTS, dag_run, dags_test
 
@@ -409,7 +409,9 @@ def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) 
     dags_test(dag_env, "ingest_cloud_workspaces", _next_boundary(datetime.fromisoformat(new["created_at"])))
     dbt = subprocess.run(
         [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_workspaces_rolled_up",
-         "--project-dir", "dbt_project", "--profiles-dir", "dbt_project"],
+         "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+         # Its own target path: other test workers read the shared dbt_project/target meanwhile.
+         "--target-path", str(TEST_STATE / f"dbt-target-{RUN}"), "--log-path", str(TEST_STATE / f"dbt-logs-{RUN}")],
         cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert dbt.returncode == 0, dbt.stdout[-3000:]  # the table exists: this run took the incremental path

@@ -88,19 +88,22 @@ def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
 
 def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     env = {**cloud_env(), "DBT_PROFILES_DIR": str(REPO_ROOT / "dbt_project"), **TEST_PORTS}
+    # Its own target path: other test workers read the shared dbt_project/target meanwhile.
+    target = CLOUD_HOME / "dbt-build"
     result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "dbt"), "build", "--project-dir", "dbt_project"],
+        [os.path.join(os.path.dirname(sys.executable), "dbt"), "build", "--project-dir", "dbt_project",
+         "--target-path", str(target / "target"), "--log-path", str(target / "logs")],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     # Every model, seed, data test and unit test of the project, as the manifest lists them: a fork adding a
     # model or a test changes the count, not this test.
-    manifest = json.loads((REPO_ROOT / "dbt_project" / "target" / "manifest.json").read_text())
+    manifest = json.loads((target / "target" / "manifest.json").read_text())
     built = [n for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed", "snapshot", "test"}]
     assert f"PASS={len(built) + len(manifest['unit_tests'])} WARN=0 ERROR=0 SKIP=0" in result.stdout
     docs = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "dbt"), "docs", "generate", "--project-dir", "dbt_project",
-         "--target-path", str(CLOUD_HOME / "dbt-docs")],
+         "--target-path", str(CLOUD_HOME / "dbt-docs"), "--log-path", str(CLOUD_HOME / "dbt-docs")],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert docs.returncode == 0, docs.stdout[-3000:]

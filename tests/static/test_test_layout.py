@@ -144,3 +144,24 @@ def test_the_check_flags_dev_and_tooling_imports_but_not_guarded_ones(in_image, 
     assert check(skip_without_module_level) == {"dev"}
     assert check("import dev\nif not CHECKOUT:\n    pytest.skip('x', allow_module_level=True)\n") == {"dev"}
     assert check("import yaml, jinja2, requests, tenacity, cosmos, airflow, pytest, json\nimport include\n") == set()
+
+
+DBT_COMMANDS = {"build", "run", "test", "seed", "compile", "parse", "docs", "ls", "list", "show", "snapshot"}
+
+
+def test_every_dbt_call_in_the_tests_writes_its_own_target() -> None:
+    """Test workers run in parallel and dbt_project/target (the manifest the DAGs render) is shared: a dbt command
+    started by a test writes its artifacts and logs elsewhere (--target-path, --log-path)."""
+    offenders = []
+    for path in sorted((REPO_ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.List) or len(node.elts) < 2:
+                continue
+            executable, command = ast.unparse(node.elts[0]), node.elts[1]
+            if not re.search(r"""["']dbt["']\)*$""", executable):
+                continue
+            if isinstance(command, ast.Constant) and command.value in DBT_COMMANDS:
+                flags = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                if not {"--target-path", "--log-path"} <= flags:
+                    offenders.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} dbt {command.value}")
+    assert not offenders, offenders
