@@ -52,6 +52,7 @@ def test_mirror_loads_every_object_then_only_changes(dag_env, hooks) -> None:
     dags_test(dag_env, "ingest_salesforce", first_end)
     for obj in OBJECTS:
         raw = _raw_ids(warehouse, obj.table)
+        assert raw, f"{obj.name}: the org has records, so the mirror must have loaded some"
         assert set(raw) == _crm_ids(sf, obj.name), obj.name
         # Other tests may have mirrored before (raw keeps each run's versions); this run's own load is exact.
         own = _raw_ids(warehouse, obj.table, (first_end - timedelta(minutes=15)).isoformat())
