@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,36 @@ ACTIVATION_EXCLUDE = ["resource_type:exposure", "resource_type:unit_test"]
 BUILD_THREADS = 4
 
 
-def execution_config() -> ExecutionConfig:
+class DbtExecution(StrEnum):
+    """How activation runs dbt, chosen by the ``DBT_EXECUTION`` environment variable (docs/cosmos-execution-mode.md
+    has the measured trade-off)."""
+
+    #: The default: one `dbt build` task, and one task per node that reports the node's result from the triggerer
+    #: (include/transform/dbt_build.py). Fastest; relies on Cosmos internals (include/upstream_internals.py).
+    BUILD_AND_REPORT = "build_and_report"
+    #: Cosmos's own ExecutionMode.WATCHER (stable since Cosmos 1.15): Cosmos's producer runs one `dbt build`, a
+    #: deferrable watcher sensor per node. Upstream code only; slower, and a retry re-runs a node's model alone.
+    COSMOS_WATCHER = "cosmos_watcher"
+
+
+def dbt_execution() -> DbtExecution:
+    raw = os.environ.get("DBT_EXECUTION", DbtExecution.BUILD_AND_REPORT.value)
+    try:
+        return DbtExecution(raw)
+    except ValueError:
+        choices = ", ".join(mode.value for mode in DbtExecution)
+        raise ValueError(f"DBT_EXECUTION={raw!r} is not one of: {choices}") from None
+
+
+def execution_config(execution: DbtExecution = DbtExecution.BUILD_AND_REPORT) -> ExecutionConfig:
+    if execution is DbtExecution.COSMOS_WATCHER:
+        return ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            dbt_executable_path=dbt_executable(),
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+        )
+    # BUILD_AND_REPORT renders with Cosmos's LOCAL mode, but no LOCAL task runs: node_converters (render_config)
+    # replace every node's task with ours, and LOCAL is only what a node task's retry runs (`dbt build --select`).
     return ExecutionConfig(
         execution_mode=ExecutionMode.LOCAL,
         dbt_executable_path=dbt_executable(),
@@ -93,17 +123,23 @@ def execution_config() -> ExecutionConfig:
     )
 
 
-def render_config(select: list[str], exclude: list[str] | None = None) -> RenderConfig:
-    """One task per model or seed with its tests (TestBehavior.BUILD), relationships tests included."""
+def render_config(
+    select: list[str], exclude: list[str] | None = None, execution: DbtExecution = DbtExecution.BUILD_AND_REPORT
+) -> RenderConfig:
+    """BUILD_AND_REPORT: one task per model or seed with its tests (TestBehavior.BUILD), relationships tests
+    included. COSMOS_WATCHER has no build-per-node task: a task per model, then one per model's tests
+    (TestBehavior.AFTER_EACH), a relationships test between two models in its own task."""
+    watcher = execution is DbtExecution.COSMOS_WATCHER
     config = RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
         select=select,
         exclude=exclude or [],
-        test_behavior=TestBehavior.BUILD,
-        should_detach_multiple_parents_tests=False,
+        test_behavior=TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD,
+        should_detach_multiple_parents_tests=watcher,
         emit_datasets=False,
     )
-    config.node_converters = node_converters(config)
+    if not watcher:
+        config.node_converters = node_converters(config)
     return config
 
 
@@ -112,29 +148,36 @@ def dbt_task_group(
     select: list[str],
     exclude: list[str],
     default_args: dict[str, Any],
+    execution: DbtExecution | None = None,
     **build_task_args: Any,
 ) -> DbtTaskGroup:
-    """The dbt project as a task group: one `dbt build` task, and one task per dbt node reporting its result
-    (include/transform/dbt_build.py). ``build_task_args`` go to the build task (e.g. ``pre_execute``). Call it
-    inside a DAG."""
+    """The dbt project as a task group, run as ``execution`` says (default: ``DBT_EXECUTION``): one `dbt build` task
+    and one task per dbt node. ``build_task_args`` go to the task that runs `dbt build` (e.g. ``pre_execute``).
+    Call it inside a DAG."""
+    execution = execution or dbt_execution()
+    config = execution_config(execution)
+    if execution is DbtExecution.COSMOS_WATCHER:
+        # Cosmos's producer runs the build; Cosmos does not re-run a retried producer, so it gets none.
+        config.setup_operator_args = {"retries": 0, **build_task_args}
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=project_config(),
         profile_config=profile_config(),
-        execution_config=execution_config(),
-        render_config=render_config(select, exclude),
+        execution_config=config,
+        render_config=render_config(select, exclude, execution),
         operator_args={"install_deps": False},
         default_args=default_args,
     )
-    add_build_task(
-        group,
-        select=select,
-        exclude=exclude,
-        threads=BUILD_THREADS,
-        project_dir=str(DBT_PROJECT_DIR),
-        profile_config=profile_config(),
-        dbt_executable_path=dbt_executable(),
-        install_deps=False,
-        **{**default_args, **build_task_args},
-    )
+    if execution is DbtExecution.BUILD_AND_REPORT:
+        add_build_task(
+            group,
+            select=select,
+            exclude=exclude,
+            threads=BUILD_THREADS,
+            project_dir=str(DBT_PROJECT_DIR),
+            profile_config=profile_config(),
+            dbt_executable_path=dbt_executable(),
+            install_deps=False,
+            **{**default_args, **build_task_args},
+        )
     return group
