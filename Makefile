@@ -11,10 +11,17 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)
 export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
-.PHONY: help setup lock up down status logs demo preflight test lint unit integration browser bench alerts sql soql clean
+.PHONY: help setup lock preflight test lint unit
+
+# The local cloud's targets (make up, demo, integration, bench, ...) and its packages live in dev/, the one seam a
+# fork removes to do without it (docs/fork-this-template.md, "Without the local cloud"). Without dev/, make test runs
+# the unit, DAG and static tests.
+LOCAL_CLOUD_REQUIREMENTS := $(wildcard dev/requirements.txt)
+TEST_NEEDS :=
+-include dev/local-cloud.mk
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 # $(call require_python,<interpreter>): stop with what to do unless it is Python $(SUPPORTED_PYTHON).
 define require_python
@@ -34,14 +41,15 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
 # Reinstall only when a requirements or lock file changed: setup is idempotent and fast when current.
-$(STAMP): $(VPY) requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt
+$(STAMP): $(VPY) requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt $(LOCAL_CLOUD_REQUIREMENTS) constraints.txt
 	$(call require_python,$(VPY))
 	@echo "Installing the pinned stack into $(VENV): a few minutes the first time"
 	@$(VPY) -m pip --version >/dev/null 2>&1 || $(VPY) -m ensurepip --upgrade  # a venv made by uv has no pip
 	$(VPY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5'
 	@# --compile-bytecode: every Airflow task, dbt and `airflow dags test` process imports compiled modules (pip does
 	@# this by default; uv does not, and with PYTHONDONTWRITEBYTECODE set nothing would ever be cached).
-	$(VENV)/bin/uv pip install --python $(VPY) --compile-bytecode -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --python $(VPY) --compile-bytecode -r requirements-dev.txt \
+		$(addprefix -r ,$(LOCAL_CLOUD_REQUIREMENTS)) -c constraints.txt
 	@touch $(STAMP)
 
 # The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST): rebuilt when the project changes.
@@ -58,39 +66,25 @@ setup: $(STAMP) $(MANIFEST)  ## create .venv with the pinned stack and the dbt m
 # Runtime ships apache-airflow itself and refuses a requirements.txt that names it.
 lock: $(VPY)  ## re-resolve constraints.txt and requirements.txt after changing a requirements file
 	$(VPY) -m pip install --quiet 'uv>=0.5'
-	$(VENV)/bin/uv pip compile requirements-dev.txt --python-version 3.11 --upgrade -o constraints.txt
+	$(VENV)/bin/uv pip compile requirements-dev.txt $(LOCAL_CLOUD_REQUIREMENTS) --python-version 3.11 --upgrade \
+		-o constraints.txt
 	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 -c constraints.txt \
 		--no-emit-package apache-airflow --annotation-style line --custom-compile-command "make lock" -o requirements.txt
-	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt -c constraints.txt
+	$(VENV)/bin/uv pip install --python $(VPY) --quiet -r requirements-dev.txt \
+		$(addprefix -r ,$(LOCAL_CLOUD_REQUIREMENTS)) -c constraints.txt
 	$(VPY) -m include.warehouse.public_suffixes  # the seed follows the locked publicsuffixlist
 
-up: setup  ## start the local cloud: S3, Snowflake, Airflow (idempotent)
-	$(VPY) -m dev.localcloud up
-
-down:  ## stop every process the local cloud started
-	@if [ -x $(VPY) ]; then $(VPY) -m dev.localcloud down; fi
-
-status: setup  ## health of each local service
-	$(VPY) -m dev.localcloud status
-
-# SERVICE=<name or group> for one (make logs SERVICE=airflow-scheduler); N=<lines> shown before following.
-logs:  ## follow the local cloud's logs: all, or one with SERVICE=airflow-scheduler (Ctrl-C stops)
-	@if [ -x $(VPY) ]; then $(VPY) -m dev.localcloud logs $(SERVICE) $(if $(N),--lines $(N)); \
-	else echo "no $(VENV) yet: make up starts the local cloud"; fi
-
-demo: up  ## run the pipeline end to end on the local cloud and print what it did
-	$(VPY) -m dev.demo
-
 # The connections in your environment when you have set any AIRFLOW_CONN_* (real accounts), else the local cloud's
-# generated ones. ONLY=s3,snowflake,salesforce,hightouch narrows it.
+# generated ones (PREFLIGHT_LOCAL_ENV, from dev/local-cloud.mk). ONLY=s3,snowflake,salesforce,hightouch narrows it.
+PREFLIGHT_LOCAL_ENV ?=
 preflight: setup  ## check S3, Snowflake, Salesforce and Hightouch as the pipeline sees them; exit 1 on any ✗
 	@if env | grep -q '^AIRFLOW_CONN_'; then \
 		echo "preflight through the AIRFLOW_CONN_* connections of your environment"; \
 	else \
-		env_file="$$($(VPY) -m dev.localcloud.env)"; \
+		env_file="$(if $(PREFLIGHT_LOCAL_ENV),$$($(PREFLIGHT_LOCAL_ENV)))"; \
 		if [ ! -f "$$env_file" ]; then \
 			echo "no AIRFLOW_CONN_* variables set and no local cloud: export your connections (README," \
-				"Point it at real accounts) or run make up" >&2; exit 2; \
+				"Point it at real accounts)$(if $(PREFLIGHT_LOCAL_ENV), or run make up)" >&2; exit 2; \
 		fi; \
 		echo "preflight through the local cloud's connections ($$env_file; make up starts it)"; \
 		set -a; . "$$env_file"; set +a; \
@@ -105,37 +99,9 @@ lint: setup  ## ruff, ruff format, sqlfluff
 unit: setup  ## fast tests: no services
 	$(VPY) -m pytest -m "not integration"
 
-integration: setup browser  ## tests against a local cloud they start and stop themselves
-	$(VPY) -m pytest -m integration
-
-# The run page's browser test drives the system Chromium (Playwright uses it as installed). Debian/Ubuntu: installed
-# here with apt-get when missing; elsewhere install Chromium yourself (macOS: brew install --cask chromium).
-browser:  ## install Chromium for the run page's browser test when missing (apt-get)
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
-	  if command -v apt-get >/dev/null 2>&1; then \
-	    echo "Installing Chromium for the run page's browser test (apt-get)"; \
-	    if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	    $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
-	      { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }; \
-	  else echo "No Chromium: the run page's browser test will fail; install Chromium (see Makefile, browser)"; fi; }
-
 # Three workers, whole modules each (--dist loadfile), each worker with its own local cloud: much of a DAG run is
 # waiting (schedules, polls, hand-offs), so three overlap better than two even on 2 cores. The slowest tests are
 # listed at the end.
-test: lint browser  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
+test: lint $(TEST_NEEDS)  ## everything CI runs: lint, then all tests (they start and stop their own services); lists the slowest
 	$(VPY) -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
-bench: setup  ## benchmarks against minimal baselines (BENCH=parse,latency for some); results in docs/benchmarks.md
-	$(VPY) -m dev.bench
-
-alerts: setup  ## the alerts the local cloud's chat received (failed tasks, missed deadlines, approvals)
-	$(VPY) -m dev.chat
-
-sql: setup  ## run one statement on the local warehouse: make sql Q='SELECT 1'
-	$(VPY) -m dev.localcloud.sql "$(Q)"
-
-soql: setup  ## run one SOQL query on the local Salesforce: make soql Q='SELECT Name FROM Account'
-	$(VPY) -m dev.localcloud.salesforce_query "$(Q)"
-
-clean: down  ## remove all local state (warehouse, S3 files, Airflow home)
-	rm -rf .local

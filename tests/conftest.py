@@ -9,12 +9,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # False inside the deployment image, where `astro dev pytest` runs tests/ with dags/, include/, plugins/ and
-# .astro/ but without dev/ (the local cloud), docs/, the tooling packages of requirements-dev.txt or the
-# repository's CI and compose files. A module that needs any of them skips itself when this is False (before
+# .astro/ but without the Makefile, dev/ (the local cloud), docs/, the tooling packages of requirements-dev.txt or
+# the repository's CI and compose files. A module that needs any of them skips itself when this is False (before
 # importing them: tests/static/test_test_layout.py checks it), and the two folders that need them throughout are
 # not collected there (collect_ignore_glob below).
-CHECKOUT = (REPO_ROOT / "dev").is_dir()
+CHECKOUT = (REPO_ROOT / "Makefile").is_file()
 NOT_IN_IMAGE = "needs the repository checkout (dev/, docs/, tooling), which the deployment image leaves out"
+# False in a fork that deleted dev/, the local cloud (docs/fork-this-template.md, "Without the local cloud"): the
+# integration tests run the pipeline on it, so they are not collected; unit, DAG and static tests still run.
+LOCAL_CLOUD = (REPO_ROOT / "dev").is_dir()
+NO_LOCAL_CLOUD = "tests/integration were not collected: they run the pipeline on the local cloud, and dev/ is gone"
 # Two test sessions at once (e.g. two checkouts) need their own state and ports: LOCALCLOUD_TEST_STATE, and
 # LOCALCLOUD_TEST_PORT_OFFSET (added to every test port) or the LOCALCLOUD_TEST_*_PORT variables of
 # tests/integration/conftest.py.
@@ -40,6 +44,8 @@ Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
 # integration/ drives the local cloud; static/ reads the compose file, workflows, Makefile and docs.
 collect_ignore_glob = [] if CHECKOUT else ["integration/*", "static/*"]
+if CHECKOUT and not LOCAL_CLOUD:
+    collect_ignore_glob.append("integration/*")
 
 _REPORT: list[str] = []
 
@@ -72,7 +78,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     lines = list(_REPORT)
     if not CHECKOUT:
-        lines.append("no dev/ here (the deployment image): tests/integration and tests/static were not collected")
+        lines.append("the deployment image: tests/integration and tests/static were not collected")
+    elif not LOCAL_CLOUD:
+        lines.append(NO_LOCAL_CLOUD)
     for handed in sorted(BASE_TEST_STATE.glob("measured-gw*.txt")):
         lines += handed.read_text().splitlines()
         handed.unlink()

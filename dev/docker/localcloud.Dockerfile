@@ -4,8 +4,8 @@
 #
 # Why not the deployment image (the root Dockerfile, on the Astro Runtime): that is what `astro deploy` ships,
 # and it leaves dev/ out on purpose. Compose is the local cloud, so it must run the same code with the same
-# pins as `make up`: this image installs exactly what `make setup` installs (requirements-dev.txt under
-# constraints.txt, with uv), plus what compose adds (Postgres driver, Celery; dev/docker/requirements-compose.txt).
+# pins as `make up`: this image installs exactly what `make setup` installs (requirements-dev.txt and
+# dev/requirements.txt under constraints.txt, with uv), plus what compose adds (Postgres driver, Celery; dev/docker/requirements-compose.txt).
 # BuildKit reads localcloud.Dockerfile.dockerignore beside this file instead of the root .dockerignore.
 FROM python:3.11-slim
 
@@ -21,9 +21,11 @@ RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir 'uv==0.
 
 # Dependencies first, so editing the code does not reinstall them.
 COPY requirements.in requirements.txt requirements-dbt.txt requirements-dev.txt constraints.txt /tmp/requirements/
+COPY dev/requirements.txt /tmp/requirements/local-cloud/
 COPY dev/docker/requirements-compose.txt dev/docker/constraints-compose.txt /tmp/requirements/compose/
 RUN uv pip install --python /opt/venv/bin/python --quiet \
-        -r /tmp/requirements/requirements-dev.txt -r /tmp/requirements/compose/requirements-compose.txt \
+        -r /tmp/requirements/requirements-dev.txt -r /tmp/requirements/local-cloud/requirements.txt \
+        -r /tmp/requirements/compose/requirements-compose.txt \
         -c /tmp/requirements/constraints.txt -c /tmp/requirements/compose/constraints-compose.txt \
     && rm -rf /tmp/requirements
 

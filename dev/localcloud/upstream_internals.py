@@ -1,5 +1,5 @@
 """The fakesnow internals the Snowflake stand-in patches or calls (dev/localcloud/snowflake_server.py and
-snowflake_storage.py), checked by tests/unit/test_upstream_internals.py like the product's own list in
+snowflake_storage.py) and its tests, checked by dev/tests/test_local_cloud_internals.py like the product's own list in
 include/upstream_internals.py. Deleting dev/ deletes this list with them."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from include.upstream_internals import Internal
 
 FAKESNOW = "fakesnow"
+COSMOS = "astronomer-cosmos"
 
 INTERNALS: tuple[Internal, ...] = (
     Internal(
@@ -33,4 +34,10 @@ INTERNALS: tuple[Internal, ...] = (
     Internal("fakesnow.transforms.show:fs_global_creation_sql", FAKESNOW, "0.12.1", "snowflake_server"),
     Internal("fakesnow.transforms.stage:parts_from_var", FAKESNOW, "0.12.1", "snowflake_storage (stages)"),
     Internal("fakesnow.copy_into:stage_url_from_var", FAKESNOW, "0.12.1", "snowflake_storage (local stages)"),
+    Internal(
+        "cosmos.plugin.airflow3:_load_projects_from_conf",
+        COSMOS,
+        "1.15.1",
+        "dev/tests/test_demo_links (the dbt docs setting the Cosmos plugin reads)",
+    ),
 )

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from include.dag_defaults import OWNER
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-DEV_DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dev" / "dags"
 
 
 @pytest.fixture(scope="module")
@@ -133,21 +131,3 @@ def test_dag_files_parse_without_the_metadata_database(tmp_path) -> None:
     parsed = json.loads(result.stdout.strip().splitlines()[-1])
     assert parsed["errors"] == {}
     assert len(parsed["dags"]) == len(list(DAGS_FOLDER.glob("*.py")))
-
-
-@pytest.mark.skipif(not CHECKOUT, reason=NOT_IN_IMAGE)
-def test_the_local_clouds_own_dags_parse_and_stay_out_of_dags() -> None:
-    """dev/dags (the local cloud's second DAG bundle) holds the platform checks: they parse, carry the same
-    owner, retries and timeouts, and none of them is in dags/, which the deployment image carries."""
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DEV_DAGS_FOLDER), safe_mode=False)
-    assert bag.import_errors == {}
-    assert "smoke_local_cloud" in bag.dags
-    for dag in bag.dags.values():
-        assert dag.tags, dag.dag_id
-        assert dag.dagrun_timeout is not None, dag.dag_id
-        for task in dag.tasks:
-            assert (task.owner, bool(task.retries), task.execution_timeout is not None) == (OWNER, True, True), task
-    pipeline = {p.name for p in DAGS_FOLDER.glob("*.py")}
-    assert pipeline.isdisjoint(p.name for p in DEV_DAGS_FOLDER.glob("*.py"))

@@ -131,21 +131,6 @@ def test_the_image_run_covers_dags_unit_and_the_parse_check() -> None:
     assert {("tests", "dags"), ("tests", "unit"), (".astro", "test_dag_integrity_default.py")} <= folders
 
 
-def test_the_check_flags_dev_and_tooling_imports_but_not_guarded_ones(in_image, module_dists) -> None:
-    """Guards the guard: the scanner must see imports at any depth and honour only a real module-level skip."""
-    check = lambda source: missing_from_image(source, in_image, module_dists)  # noqa: E731
-    assert check("from dev.localcloud.process import stop_groups\n") == {"dev"}
-    assert check("def test():\n    import dev.localcloud\n") == {"dev"}
-    assert check("import publicsuffixlist\n") == {"publicsuffixlist"}  # requirements-dev.txt only
-    assert check("import fakesnow\n") == {"fakesnow"}
-    guarded = "import pytest\nif not CHECKOUT:\n    pytest.skip('x', allow_module_level=True)\nimport dev\n"
-    assert check(guarded) == set()
-    skip_without_module_level = "if not CHECKOUT:\n    pytest.skip('x')\nimport dev\n"
-    assert check(skip_without_module_level) == {"dev"}
-    assert check("import dev\nif not CHECKOUT:\n    pytest.skip('x', allow_module_level=True)\n") == {"dev"}
-    assert check("import yaml, jinja2, requests, tenacity, cosmos, airflow, pytest, json\nimport include\n") == set()
-
-
 DBT_COMMANDS = {"build", "run", "test", "seed", "compile", "parse", "docs", "ls", "list", "show", "snapshot"}
 
 

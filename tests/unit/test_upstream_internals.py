@@ -1,7 +1,8 @@
 """The upstream internals the code relies on (include/upstream_internals.py) are where and what it expects.
 
 An upgrade of Cosmos, Airflow or a provider that moves, renames or changes one fails here, naming the symbol and
-the version it was checked against, before a DAG run fails on it."""
+the version it was checked against, before a DAG run fails on it. (The local cloud's own list is checked by
+dev/tests/test_local_cloud_internals.py.)"""
 
 from __future__ import annotations
 
@@ -13,12 +14,6 @@ import pytest
 from include.upstream_internals import INTERNALS, Internal, problems
 from tests.conftest import REPO_ROOT
 
-try:  # the local cloud's own list (dev/); a fork without dev/ checks the product's alone
-    from dev.localcloud.upstream_internals import INTERNALS as LOCAL_CLOUD_INTERNALS
-except ImportError:
-    LOCAL_CLOUD_INTERNALS = ()
-
-EVERY_INTERNAL = (*INTERNALS, *LOCAL_CLOUD_INTERNALS)
 # Modules that are not public API of their package: anything imported from them must be listed.
 INTERNAL_MODULES = (
     "cosmos.airflow",
@@ -30,11 +25,12 @@ INTERNAL_MODULES = (
     "airflow.sdk.execution_time",
     "airflow.providers.openlineage.plugins",
     "airflow.providers.standard.decorators",
+    "cosmos.plugin",
     "fakesnow",
 )
 
 
-@pytest.mark.parametrize("internal", EVERY_INTERNAL, ids=lambda internal: internal.symbol)
+@pytest.mark.parametrize("internal", INTERNALS, ids=lambda internal: internal.symbol)
 def test_each_internal_is_as_the_code_uses_it(internal: Internal) -> None:
     assert not problems(internal)
 
@@ -69,8 +65,8 @@ def _imports(root: Path) -> set[tuple[str, str, str]]:
     return found
 
 
-def _listed(module: str, name: str) -> bool:
-    return any(i.symbol.startswith((f"{module}:{name}", f"{module}.{name}:")) for i in EVERY_INTERNAL)
+def _listed(module: str, name: str, internals: tuple[Internal, ...]) -> bool:
+    return any(i.symbol.startswith((f"{module}:{name}", f"{module}.{name}:")) for i in internals)
 
 
 def _internal(module: str, name: str) -> bool:
@@ -78,13 +74,16 @@ def _internal(module: str, name: str) -> bool:
     return module.startswith(INTERNAL_MODULES) or private
 
 
-def test_every_internal_the_code_imports_is_listed() -> None:
-    """An import from a module that is not public API, or of a private name, without its line in the list fails."""
-    roots = [REPO_ROOT / name for name in ("dags", "include", "plugins", "dev") if (REPO_ROOT / name).is_dir()]
-    unlisted = sorted(
+def unlisted_internals(roots: list[Path], internals: tuple[Internal, ...]) -> list[str]:
+    """Imports under ``roots`` of a module that is not public API, or of a private name, that ``internals`` lacks."""
+    return sorted(
         f"{path}: from {module} import {name}"
         for root in roots
         for path, module, name in _imports(root)
-        if _internal(module, name) and not _listed(module, name)
+        if _internal(module, name) and not _listed(module, name, internals)
     )
-    assert not unlisted, unlisted
+
+
+def test_every_internal_the_product_imports_is_listed() -> None:
+    """dev/ has its own list, checked by dev/tests/test_local_cloud_internals.py."""
+    assert not unlisted_internals([REPO_ROOT / name for name in ("dags", "include", "plugins")], INTERNALS)

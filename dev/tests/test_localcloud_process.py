@@ -13,11 +13,6 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
-
-if not CHECKOUT:
-    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
-
 from dev.localcloud.__main__ import main as localcloud_main
 from dev.localcloud.process import airflow_task_groups, group_alive, spawn, stop_groups
 from dev.localcloud.services import catalogue

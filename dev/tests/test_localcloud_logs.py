@@ -9,11 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
-
-if not CHECKOUT:
-    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
-
 from dev.localcloud.logs import follow
 from dev.localcloud.services import ServiceError, catalogue, start
 from dev.localcloud.settings import load_settings

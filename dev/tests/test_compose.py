@@ -116,6 +116,8 @@ def test_the_image_installs_what_make_setup_installs() -> None:
     assert Path(workdir) == compose_module.CONTAINER_REPO_ROOT
     install = next(line for line in instructions.splitlines() if "uv pip install" in line)
     assert "requirements-dev.txt" in install
+    assert "local-cloud/requirements.txt" in install, "the local cloud's own packages (dev/requirements.txt)"
+    assert "COPY dev/requirements.txt /tmp/requirements/local-cloud/" in instructions
     assert re.search(r"-c \S*/constraints\.txt", install), "the image must install under constraints.txt"
     assert re.search(r"-c \S*/constraints-compose\.txt", install)
     assert "dbt parse" in instructions, "the image builds the dbt manifest Cosmos renders from"

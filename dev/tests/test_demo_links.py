@@ -7,11 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
-
-if not CHECKOUT:
-    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
-
 from dev import dbt_docs, demo_links
 from dev.demo import ACTIVATION, INGESTIONS, Made, failure_message, run_page_urls, where_to_look
 from dev.localcloud.env import environment

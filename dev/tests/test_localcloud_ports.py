@@ -10,11 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
-
-if not CHECKOUT:
-    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
-
 from dev.localcloud.env import environment
 from dev.localcloud.services import ServiceError, catalogue, start
 from dev.localcloud.settings import PORTS_FILE, load_settings, remember_ports

@@ -5,12 +5,6 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.conftest import CHECKOUT, NOT_IN_IMAGE
-
-if not CHECKOUT:
-    pytest.skip(NOT_IN_IMAGE, allow_module_level=True)
-
 import sqlglot
 from sqlglot import exp
 
