@@ -30,6 +30,7 @@ from dev.localcloud.env import read_env_file
 from dev.localcloud.settings import CloudSettings, load_settings
 from include.hightouch.syncs import default_syncs
 
+# The DAGs that deliver what activation waits for (include/assets.INGESTED_ASSETS; dev/tests/test_demo_ingestions.py).
 INGESTIONS = ("ingest_salesforce", "ingest_cloud_workspaces")
 ACTIVATION = "activate_salesforce"
 FINISHED = {"success", "failed"}
