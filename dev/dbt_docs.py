@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dev.localcloud.settings import REPO_ROOT, CloudSettings
+from include.transform.paths import DBT_PROJECT_DIR
 
 # The page's path under /cosmos/; env.py imports this module, so nothing here imports Cosmos or Airflow.
 SLUG = "operational_pipeline"
 VIEW_NAME = "dbt Docs"  # the menu entry; the UI routes the embedded page by it (/plugin/dbt-docs)
 # The files Cosmos serves: the page, and the two artifacts the page fetches next to itself.
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")  # the dbt of the local virtualenv (`make setup`)
 GENERATE_TIMEOUT = 600.0  # a warehouse error makes the Snowflake connector retry for minutes: bound it
 

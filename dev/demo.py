@@ -320,17 +320,17 @@ def where_to_look(settings: CloudSettings, runs: dict[str, str], made: Made) -> 
 
 def run_page_urls(base: str, run_id: str) -> tuple[str, str]:
     """The run page as a tab of the run in the Airflow UI, and the page alone (plugins/activation_run_page.py)."""
-    from urllib.parse import quote
+    from plugins.activation_run_page import URL_ROUTE, page_path
 
-    tab = f"{demo_links.run_url(base, ACTIVATION, run_id)}/plugin/activation_run_page"
-    return tab, f"{base.rstrip('/')}/activation-runs/{ACTIVATION}/{quote(run_id, safe='')}"
+    tab = f"{demo_links.run_url(base, ACTIVATION, run_id)}/plugin/{URL_ROUTE}"
+    return tab, f"{base.rstrip('/')}{page_path(ACTIVATION, run_id)}"
 
 
 def check_run_page(api: AirflowApi, run_id: str) -> str:
     """The page the Airflow API server serves for the run: it must render the run's record."""
-    from urllib.parse import quote
+    from plugins.activation_run_page import page_path
 
-    response = api.page(f"/activation-runs/{ACTIVATION}/{quote(run_id, safe='')}")
+    response = api.page(page_path(ACTIVATION, run_id))
     if response.status_code != 200 or "What this activation run did" not in response.text:
         raise ValueError(f"the run page answered HTTP {response.status_code}: {response.text[:200]!r}")
     if 'id="no-record"' in response.text:

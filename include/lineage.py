@@ -30,9 +30,7 @@ from typing import Any
 from openlineage.client.event_v2 import Dataset
 
 from include.connections import SALESFORCE, SNOWFLAKE
-
-MANIFEST = Path(__file__).resolve().parents[1] / "dbt_project" / "target" / "manifest.json"
-
+from include.transform.paths import MANIFEST_PATH
 
 # --- datasets ------------------------------------------------------------------------------------------------
 
@@ -47,7 +45,7 @@ def snowflake_namespace(conn_id: str = SNOWFLAKE) -> str:
 
 
 @cache
-def _dbt_relation_names(manifest_path: Path = MANIFEST) -> dict[str, tuple[str, str]]:
+def _dbt_relation_names(manifest_path: Path = MANIFEST_PATH) -> dict[str, tuple[str, str]]:
     """``SCHEMA.TABLE`` (upper case) -> (schema, the table's name) as dbt's OpenLineage integration names them:
     a source by its source table name, a model or seed by its alias. Keyed without the database, which is
     deployment configuration (SNOWFLAKE_RAW_DATABASE...) and may differ from the manifest's."""
@@ -138,7 +136,7 @@ def lineage_task(python_callable: Callable[..., Any] | None = None, **kwargs: An
 # --- dbt: one event per node task --------------------------------------------------------------------------------
 
 
-def relation_unique_ids(manifest_path: Path = MANIFEST) -> dict[str, str]:
+def relation_unique_ids(manifest_path: Path = MANIFEST_PATH) -> dict[str, str]:
     """``schema.alias`` of a model's or seed's relation (as dbt's OpenLineage integration names it, without the
     database, which is deployment configuration) -> its unique_id."""
     manifest = json.loads(manifest_path.read_text())

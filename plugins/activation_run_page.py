@@ -18,6 +18,14 @@ from fastapi import Depends, FastAPI, Path
 from fastapi.responses import HTMLResponse
 
 URL_PREFIX = "/activation-runs"
+#: The run's tab in the Airflow UI: /dags/<dag>/runs/<run>/plugin/<URL_ROUTE>.
+URL_ROUTE = "activation_run_page"
+
+
+def page_path(dag_id: str, run_id: str) -> str:
+    """The page's path on the API server, for one run."""
+    return f"{URL_PREFIX}/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+
 
 app = FastAPI(title="Activation run page", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -49,6 +57,6 @@ class ActivationRunPagePlugin(AirflowPlugin):
             "name": "What this run did",
             "href": f"{URL_PREFIX.lstrip('/')}/{{DAG_ID}}/{{RUN_ID}}",
             "destination": "dag_run",
-            "url_route": "activation_run_page",
+            "url_route": URL_ROUTE,
         }
     ]

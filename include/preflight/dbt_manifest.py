@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-MANIFEST_PATH = Path(__file__).resolve().parents[2] / "dbt_project" / "target" / "manifest.json"
+from include.transform.paths import MANIFEST_PATH
 
 
 def table_key(relation: str) -> str:

@@ -19,10 +19,9 @@ from cosmos.constants import ExecutionMode, LoadMode, TestBehavior, TestIndirect
 from include.connections import SNOWFLAKE
 from include.settings import warehouse_names
 from include.transform.dbt_build import add_build_task, node_converters
+from include.transform.paths import DBT_PROJECT_DIR, MANIFEST_PATH
 from include.transform.snowflake_profile import SnowflakeConnectionProfileMapping
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # Two names that happen to agree: the dbt project's `name` and its `profile` (dbt_project.yml; the profile is also
 # the top-level key of profiles.yml). Rename either there and here together.
 PROJECT_NAME = "operational_pipeline"

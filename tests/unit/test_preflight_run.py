@@ -10,7 +10,7 @@ import pytest
 from include.preflight import __main__ as cli
 from include.preflight import run as runner
 from include.preflight.checks import Check, Status, failed, passed, skipped, summary
-from include.preflight.dbt_manifest import MANIFEST_PATH, load_mart_promises, mart_promises, table_key
+from include.preflight.dbt_manifest import load_mart_promises, mart_promises, table_key
 
 OK = passed("S3", "landing bucket landing", "put, listed and deleted")
 BROKEN = failed("Salesforce", "Contact fields", "Workspace_Id__c is missing", "create the custom field")
@@ -104,10 +104,7 @@ def test_promises_come_from_contracts_and_enabled_accepted_values_tests() -> Non
     assert promises.values("ANALYTICS.MARTS.SYNC_X", "amount") is None
 
 
-def test_the_manifest_is_the_one_cosmos_renders_from() -> None:
-    from include.transform.cosmos_config import MANIFEST_PATH as COSMOS_MANIFEST
-
-    assert MANIFEST_PATH == COSMOS_MANIFEST
+def test_the_promises_come_from_the_projects_manifest() -> None:
     assert load_mart_promises().values("ANALYTICS.MARTS.SYNC_SALESFORCE_CONTACTS", "LEAD_SOURCE") == ("Product Signup",)
 
 
