@@ -28,6 +28,7 @@ import pytest
 import requests
 from publicsuffixlist import PublicSuffixList
 
+from dev.localcloud.airflow_api import parse_time
 from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
@@ -252,6 +253,20 @@ def fast_airflow(emulators):
         _stop_airflow()  # the modules after this one run DAGs with `airflow dags test` only
 
 
+def _wait_until_the_ingestions_start_with(interval_start: datetime) -> None:
+    """Wait until the scenario's interval has closed and the dag-processor has re-parsed the (paused) ingestion
+    DAGs since: then the run each starts with when `dev.demo` switches it on is this interval, not an older one.
+    It stays so for the next minute; after that the scenario's interval is no longer the latest."""
+    api, ingestions = _api(), ("ingest_cloud_workspaces", "ingest_salesforce")
+    gone = interval_start + timedelta(minutes=2)
+    while True:
+        starts = {dag_id: api.dag(dag_id).get("next_dagrun_data_interval_start") for dag_id in ingestions}
+        if all(parse_time(start) == interval_start for start in starts.values()):
+            return
+        assert datetime.now(UTC) < gone, f"the dag-processor did not re-parse within the next interval: {starts}"
+        time.sleep(2)
+
+
 @pytest.fixture(scope="module")
 def scenario(fast_airflow, salesforce, report) -> dict[str, Any]:
     sf = salesforce
@@ -271,10 +286,8 @@ def scenario(fast_airflow, salesforce, report) -> dict[str, Any]:
     crm["accounts_by_domain"] = {f"globex-{RUN}.com": {"Id": account_id, "OwnerId": apac}}
     created = [(signup, post_signup(signup)) for signup in scenario_signups()]
     minutes = {w["created_at"][:16] for _, w in created}
-    assert len(minutes) == 1, f"the scenario straddles a minute ({minutes}): the machine is overloaded"
-    # The interval closes; by second 40 the dag-processor (every 30 s) has re-parsed the paused DAGs, so the run
-    # they start with when switched on is this interval, not the one before (see dev.demo.start_ingestions).
-    time.sleep(60 - datetime.now(UTC).second + 40)
+    assert len(minutes) == 1, f"posting the scenario took over a minute ({minutes}): it straddles two intervals"
+    _wait_until_the_ingestions_start_with(datetime.fromisoformat(f"{minutes.pop()}:00+00:00"))
 
     started = time.monotonic()
     first = _demo("demo-first-run")
