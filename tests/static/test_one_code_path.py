@@ -107,39 +107,6 @@ def test_product_code_does_not_branch_on_running_locally(path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    ("name", "text", "marker"),
-    [
-        (
-            "incremental_merge.sql",
-            "{% macro m() %}{%- if target.name == 'local' -%}x{% endif %}{% endmacro %}",
-            "dbt target name",
-        ),
-        ("dbt_project.yml", "models:\n  +tmp_relation_type: \"{{ 'transient' }}\"\n", "temp relation switch"),
-        (
-            "macro.sql",
-            "{{ return(create_table_as(temporary and not is_local_warehouse(), r, s)) }}",
-            "local-warehouse switch",
-        ),
-        ("bootstrap.py", "STAGE = 'file:///tmp/s3/landing/'\n", "local file stage"),
-        ("cosmos_config.py", "import os\nTARGET = os.environ.get('DBT_TARGET', 'prod')\n", "dbt target setting"),
-    ],
-)
-def test_the_check_finds_a_local_branch(tmp_path: Path, name: str, text: str, marker: str) -> None:
-    path = tmp_path / name
-    path.write_text(text)
-    assert marker in local_branches(path)
-
-
-def test_comments_and_docstrings_may_name_the_local_cloud(tmp_path: Path) -> None:
-    python = tmp_path / "module.py"
-    python.write_text('"""Runs on the local cloud and on Snowflake."""\n\n# fakesnow stands in for Snowflake\nX = 1\n')
-    sql = tmp_path / "model.sql"
-    sql.write_text("{# the emulator sends this #}\n-- on the local cloud too\nselect 1 /* localhost */\n")
-    assert local_branches(python) == set()
-    assert local_branches(sql) == set()
-
-
 def sync_fields_in_use() -> set[str]:
     """The sync fields product code reads (outside their definition) or the file's header names among the settings of
     a real workspace."""
