@@ -223,6 +223,7 @@ def scenario(dag_env, salesforce) -> dict[str, Any]:
     dags_test(dag_env, "ingest_salesforce", s["mirror_end"])
     s["first_state"], s["first_run_id"], s["first_errors"] = _dag_run(dag_env, "activate_salesforce")
     s["first_conversions"] = _xcom(dag_env, "activate_salesforce", s["first_run_id"], CONVERT_TASK)
+    s["first_gate"] = _xcom(dag_env, "activate_salesforce", s["first_run_id"], "approve_salesforce_changes")
     return s
 
 
@@ -231,6 +232,16 @@ def test_activation_succeeds_and_every_sync_ran(scenario) -> None:
     runs = _hightouch_runs()
     assert all(runs[sync.slug] for sync in default_syncs().syncs), "every sync ran at least once"
     assert {slug: r[0]["status"] for slug, r in runs.items()} == dict.fromkeys(runs, "success")
+
+
+def test_below_the_thresholds_the_gate_never_waits(scenario) -> None:
+    """New customers only, nothing above a threshold: the gate passes without asking anyone (its cost is measured
+    by `make bench`, docs/benchmarks.md); the runs that stop are in test_change_gate.py."""
+    verdict = scenario["first_gate"]
+    assert verdict["approval"] == "not needed"
+    known = {sync.slug for sync in default_syncs().syncs} | {"lead-conversion"}
+    assert {plan["sync_slug"] for plan in verdict["plans"]} <= known
+    assert any(plan["created"] for plan in verdict["plans"]), verdict["plans"]
 
 
 def test_existing_lead_is_converted_and_keeps_its_owner(scenario, salesforce) -> None:

@@ -180,22 +180,6 @@ def test_reassigning_every_account_waits_for_a_person_and_only_an_approval_write
         assert state == "success", errors
 
 
-def test_below_the_thresholds_the_gate_never_waits(customers, dag_env) -> None:
-    """An activation with nothing above a threshold passes its gate without asking anyone (its cost is measured by
-    `make bench`, docs/benchmarks.md)."""
-    from tests.integration.test_activation import _xcom
-
-    # The mirror first, as each ingestion cycle runs it before activation: the change plan compares the marts
-    # with the mirrored Salesforce state, which must include the last run's writes.
-    dags_test(dag_env, "ingest_salesforce", next(customers["mirror_ends"]))
-    state, run_id, errors = _dag_run(dag_env, ACTIVATION)
-    assert state == "success", errors
-    verdict = _xcom(dag_env, ACTIVATION, run_id, GATE)
-    assert verdict["approval"] == "not needed"
-    known = {sync.slug for sync in default_syncs().syncs} | {"lead-conversion"}
-    assert {plan["sync_slug"] for plan in verdict["plans"]} <= known
-
-
 def _run_log(warehouse, run_id: str) -> dict[str, dict[str, Any]]:
     """The run's record, the last try of each step, as the run page reads it."""
     from include.activation.run_page import read_steps
