@@ -95,14 +95,34 @@ variant()
 '''
 
 
+# The WATCHER variant is what DBT_EXECUTION=cosmos_watcher ships (include/transform/cosmos_config.py), with the
+# same syncs and lead conversion as the others.
+WATCHER_TRANSFORM = """    transform = cosmos_config.dbt_task_group(
+        "transform",
+        select=cosmos_config.ACTIVATION_SELECT,
+        exclude=cosmos_config.ACTIVATION_EXCLUDE,
+        default_args={**default_args(), "retries": 1, "retry_delay": timedelta(seconds=10)},
+        execution=cosmos_config.DbtExecution.COSMOS_WATCHER,
+    )
+"""
+
+
+def variant_files() -> dict[str, str]:
+    """File name -> the generated DAG file of each Cosmos variant."""
+    local = VARIANT_FILE.format(mode="local", mode_enum="LOCAL", dag_id=VARIANTS["cosmos_local"], setup_args="None")
+    watcher = VARIANT_FILE.format(mode="watcher", mode_enum="WATCHER", dag_id=VARIANTS["cosmos_watcher"],
+                                  setup_args="None")  # fmt: skip
+    start, end = watcher.index("    transform = DbtTaskGroup("), watcher.index("    catalogue = default_syncs()")
+    watcher = watcher[:start] + WATCHER_TRANSFORM + watcher[end:]
+    return {f"bench_{DAG_ID}__cosmos_local.py": local, f"bench_{DAG_ID}__cosmos_watcher.py": watcher}
+
+
 def dags_folder(cloud: Cloud) -> str:
     folder = cloud.home.with_name(f"{cloud.name}-dags")  # beside the cloud's home, which fresh_up() empties
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(REPO_ROOT / "dags", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    for mode, setup in (("local", "None"), ("watcher", '{"retries": 0}')):
-        text = VARIANT_FILE.format(mode=mode, mode_enum=mode.upper(), dag_id=VARIANTS[f"cosmos_{mode}"],
-                                   setup_args=setup)  # fmt: skip
-        (folder / f"bench_{DAG_ID}__cosmos_{mode}.py").write_text(text)
+    for name, text in variant_files().items():
+        (folder / name).write_text(text)
     return str(folder)
 
 

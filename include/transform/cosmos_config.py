@@ -109,7 +109,8 @@ def execution_config(execution: DbtExecution = DbtExecution.BUILD_AND_REPORT) ->
         return ExecutionConfig(
             execution_mode=ExecutionMode.WATCHER,
             dbt_executable_path=dbt_executable(),
-            test_indirect_selection=TestIndirectSelection.BUILDABLE,
+            # As measured (docs/cosmos-execution-mode.md): a test task's retry runs the model's own tests.
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         )
     # BUILD_AND_REPORT renders with Cosmos's LOCAL mode, but no LOCAL task runs: node_converters (render_config)
     # replace every node's task with ours, and LOCAL is only what a node task's retry runs (`dbt build --select`).
