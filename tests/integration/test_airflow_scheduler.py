@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -100,7 +101,12 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     # model or a test changes the count, not this test.
     manifest = json.loads((target / "target" / "manifest.json").read_text())
     built = [n for n in manifest["nodes"].values() if n["resource_type"] in {"model", "seed", "snapshot", "test"}]
-    assert f"PASS={len(built) + len(manifest['unit_tests'])} WARN=0 ERROR=0 SKIP=0" in result.stdout
+    # A test of severity warn (e.g. a signup's region no sales region maps) may warn on whatever data earlier
+    # tests left in this warehouse: it is reported, not an error.
+    done = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", result.stdout)
+    assert done, result.stdout[-3000:]
+    passed, warned, errors, skipped = map(int, done.groups())
+    assert (passed + warned, errors, skipped) == (len(built) + len(manifest["unit_tests"]), 0, 0), done.group(0)
     docs = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "dbt"), "docs", "generate", "--project-dir", "dbt_project",
          "--target-path", str(CLOUD_HOME / "dbt-docs"), "--log-path", str(CLOUD_HOME / "dbt-docs")],
