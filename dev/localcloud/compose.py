@@ -2,7 +2,7 @@
 
 ``docker-compose.yaml`` is written by hand (anchors, comments, healthchecks), but every command, healthcheck and
 environment value it gives the local cloud's services must be what ``python -m dev.localcloud up`` runs for the
-settings below: one code path, two launchers. ``tests/static/test_compose.py`` runs this check;
+settings below: one code path, two launchers. ``dev/tests/test_compose.py`` runs this check;
 
     python -m dev.localcloud.compose --check      # exit 1 and list what differs
     python -m dev.localcloud.compose --print-env  # the environment block compose must carry, as YAML
