@@ -145,6 +145,12 @@ class AirflowApi:
         # Clearing twice leaves the run as clearing once does: safe to repeat.
         self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False}, repeatable=True)
 
+    def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
+        """Re-run one task of a run and everything downstream of it, as the UI's Clear with "Downstream" does."""
+        body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
+                "include_downstream": True, "reset_dag_runs": True}  # fmt: skip
+        self._call("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """One try's log as the UI shows it (worker and triggerer parts), one message per line."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pytest
 
+from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
@@ -152,6 +153,8 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
     assert state == "failed"
     assert sorted(task for task, s in states.items() if s == "failed") == [CULPRIT], states
     downstream = _downstream_of(CULPRIT)
+    syncs = {f"sync_{sync.slug.replace('-', '_')}" for sync in default_syncs().syncs}
+    assert syncs <= downstream, "the staging model feeds every sync"
     assert {task: states[task] for task in downstream} == dict.fromkeys(downstream, "upstream_failed")
     others = {t: s for t, s in states.items() if t.startswith("transform.") and t not in downstream | {CULPRIT}}
     assert set(others.values()) == {"success"}, others

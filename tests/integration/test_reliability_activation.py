@@ -11,7 +11,7 @@ shared with the other modules, whose rows flow through the same syncs and are on
   ``HightouchSyncOperator`` while Salesforce rejects one account, and while Salesforce is stopped between two
   batches of the contacts sync, each time followed by the retry an Airflow task retry would make.
 
-A failing dbt test stopping every sync is proven in test_activation.py (test_a_failing_dbt_test_stops_every_sync).
+A failing dbt test stopping every sync is proven under the scheduler in test_airflow_scheduler.py.
 """
 
 from __future__ import annotations
@@ -811,19 +811,21 @@ def _users(sf) -> dict[str, dict[str, Any]]:
     return {u["Id"]: u for u in _records(sf, "SELECT Id, Username, IsActive FROM User")}
 
 
-def _activation_after_user_change(dag_env, salesforce, warehouse, user_id: str, active: bool) -> dict[str, Any]:
-    """Set a user's IsActive, mirror, run activate_salesforce; then restore the user (and mirror it back) so the
+def _activation_after_roster_change(dag_env, salesforce, warehouse, active: dict[str, bool]) -> dict[str, Any]:
+    """Set users' IsActive, mirror, run activate_salesforce; then restore the users (and mirror them back) so the
     modules after this one see the seed's roster. Returns the marts' owners before/after and the new sync runs."""
     before = _mart_owners(warehouse)
     seen = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
-    salesforce.User.update(user_id, {"IsActive": active})
+    for user_id, is_active in active.items():
+        salesforce.User.update(user_id, {"IsActive": is_active})
     try:
         _mirror(dag_env)
         state, _, errors = _dag_run(dag_env, "activate_salesforce")
         after = _mart_owners(warehouse)
         runs = _hightouch_runs()
     finally:
-        salesforce.User.update(user_id, {"IsActive": not active})
+        for user_id, is_active in active.items():
+            salesforce.User.update(user_id, {"IsActive": not is_active})
         _mirror(dag_env)
     assert state == "success", errors
     new_runs = {
@@ -832,32 +834,26 @@ def _activation_after_user_change(dag_env, salesforce, warehouse, user_id: str, 
     return {"before": before, "after": after, "new_runs": new_runs}
 
 
-def test_a_manager_joining_moves_nobody(warehouse_restart, dag_env, salesforce, warehouse) -> None:
-    """An inactive AMER manager of the roster is activated: the region's rotation grows from 2 to 3, which alone
-    would re-deal most of its customers (index i goes from slot i % 2 to i % 3), and a contact whose lead they
-    owned would go to them. Owners already given stand: no mart row changes owner, no sync plans anything, and
-    the new manager waits for new customers."""
-    joining = _inactive_roster_user(salesforce, "AMER")
-    led_contact = f"cont-{md5(LEAD_OF_INACTIVE_MANAGER)}"
-    result = _activation_after_user_change(dag_env, salesforce, warehouse, joining, active=True)
-    assert all(result["before"][slug] for slug in OWNED_BY_MANAGERS), "the marts hold customers"
-    # Including the contact whose lead the joining manager owned while inactive: it keeps the owner it was given.
-    assert result["before"]["salesforce-contacts"][led_contact] != joining
-    assert result["after"] == result["before"]
-    assert result["new_runs"] == {slug: [("success", ZERO)] for slug in SYNCS}
-
-
-def test_a_manager_leaving_moves_only_their_customers(warehouse_restart, dag_env, salesforce, warehouse) -> None:
-    """The AMER manager who owns the a1 customer is deactivated: the real activation DAG hands that manager's
-    customers to active managers and moves nobody else. Every sync plans exactly the moved rows."""
+def test_a_roster_change_moves_only_the_departed_managers_customers(
+    warehouse_restart, dag_env, salesforce, warehouse
+) -> None:
+    """In one mirror and one run, the AMER manager who owns the a1 customer leaves and the region's inactive roster
+    manager joins. The joiner alone would re-deal most of the region's customers (the rotation grows, index i goes
+    from slot i % 2 to i % 3), and a contact whose lead they owned while inactive would go to them: owners already
+    given stand, so only the departed manager's customers move, to active managers, and every sync plans exactly
+    the moved rows."""
     users = _users(salesforce)
     departed = _mart_owners(warehouse)["salesforce-accounts"][f"acct-{md5(_domain('a1'))}"]
     assert users[departed]["IsActive"], users[departed]
     assert users[departed]["Username"] in _roster("AMER"), users[departed]
-    result = _activation_after_user_change(dag_env, salesforce, warehouse, departed, active=False)
+    joining = _inactive_roster_user(salesforce, "AMER")
+    led_contact = f"cont-{md5(LEAD_OF_INACTIVE_MANAGER)}"
+    result = _activation_after_roster_change(dag_env, salesforce, warehouse, {departed: False, joining: True})
     before, after = result["before"], result["after"]
+    # Including the contact whose lead the joining manager owned while inactive: it kept the owner it was given.
+    assert before["salesforce-contacts"][led_contact] != joining
 
-    active = {user_id for user_id, user in users.items() if user["IsActive"]} - {departed}
+    active = ({user_id for user_id, user in users.items() if user["IsActive"]} | {joining}) - {departed}
     for slug in OWNED_BY_MANAGERS:
         moved = {key for key, owner in before[slug].items() if owner == departed}
         assert moved, f"{slug}: the departed manager owned the a1 customer's records"
