@@ -157,6 +157,36 @@ INTERNALS: tuple[Internal, ...] = (
         "lineage.emit_dbt_node_lineage",
         ("build_dag_run_id", "build_task_instance_run_id", "emit"),
     ),
+    # The fix of clearing a run with a pending DeadlineAlert (include/upstream_fixes.py): the function it replaces
+    # and what its copy reads.
+    Internal(
+        "airflow.models.taskinstance:_recalculate_dagrun_queued_at_deadlines",
+        CORE,
+        "3.3.2",
+        "upstream_fixes.fix_deadline_recalculation_on_clear",
+        ("dagrun", "new_queued_at", "session"),
+    ),
+    Internal(
+        "airflow.models.deadline:Deadline",
+        CORE,
+        "3.3.2",
+        "upstream_fixes.recalculate_dagrun_queued_at_deadlines",
+        ("dagrun_id", "deadline_alert_id", "missed", "deadline_time"),
+    ),
+    Internal(
+        "airflow.models.deadline:ReferenceModels",
+        CORE,
+        "3.3.2",
+        "upstream_fixes.recalculate_dagrun_queued_at_deadlines",
+        ("REFERENCE_TYPE_FIELD", "DagRunQueuedAtDeadline"),
+    ),
+    Internal(
+        "airflow.models.deadline_alert:DeadlineAlert",
+        CORE,
+        "3.3.2",
+        "upstream_fixes.recalculate_dagrun_queued_at_deadlines",
+        ("id", "reference", "interval"),
+    ),
 )
 
 

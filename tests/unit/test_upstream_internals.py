@@ -21,6 +21,7 @@ INTERNAL_MODULES = (
     "cosmos.converter",
     "cosmos.core",
     "cosmos.dbt",
+    "airflow.models",
     "airflow.sdk.bases",
     "airflow.sdk.execution_time",
     "airflow.providers.openlineage.plugins",
