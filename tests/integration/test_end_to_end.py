@@ -37,7 +37,7 @@ from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
 
 # A demo run through the scheduler: minutes on 2 cores, far more on a busy machine.
-pytestmark = [pytest.mark.timeout(3600), pytest.mark.long_running(minutes=8)]
+pytestmark = [pytest.mark.timeout(3600), pytest.mark.long_running(minutes=9.5)]
 DEMO_TIMEOUT = 1800
 RUN = uuid.uuid4().hex[:6]
 CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"

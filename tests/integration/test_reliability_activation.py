@@ -41,7 +41,7 @@ from tests.integration.salesforce_fixtures import merge, results
 from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
 
 # Each test's setup runs a DAG or dbt.
-pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=4.5)]
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=17.5)]
 RUN = uuid.uuid4().hex[:6]
 SYNCS = {sync.slug: sync for sync in default_syncs().syncs}
 SYNC_IDS = emulator_sync_ids(default_syncs())
