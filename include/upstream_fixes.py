@@ -11,8 +11,9 @@ one reading the interval through ``airflow.sdk.serde``; ``plugins/upstream_fixes
 that loads plugins (the API server, where the UI and the REST API clear). The CLI (``airflow tasks clear``) does
 not load plugins: clear from the UI or the REST API, or once the run's deadline has passed.
 
-Both symbols are listed in include/upstream_internals.py: an upgrade that changes them fails a test, and then the
-fix is either adapted or, once Airflow reads the interval itself, deleted with its plugin.
+The replaced function and the models its copy reads are listed in include/upstream_internals.py: an upgrade that
+changes them fails a test, and then the fix is either adapted or, once Airflow reads the interval itself (a unit
+test says so), deleted with its plugin.
 """
 
 from __future__ import annotations
@@ -28,25 +29,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-BROKEN_IN = "3.3.2"  # apache-airflow-core: the release this fix was written for
 #: The upstream functions a fix replaced, by name (tests call them to see whether upstream still needs the fix).
 REPLACED: dict[str, Callable[..., Any]] = {}
 
 
 def deadline_interval(stored: Any) -> timedelta:
     """A DeadlineAlert's interval as stored in the metadata database (seconds, or serialized), as a timedelta."""
+    if isinstance(stored, dict):
+        from airflow.sdk.serde import deserialize
+
+        stored = deserialize(stored)
     if isinstance(stored, timedelta):
         return stored
     if isinstance(stored, int | float) and not isinstance(stored, bool):
         return timedelta(seconds=stored)
-    if isinstance(stored, dict):
-        from airflow.sdk.serde import deserialize
-
-        value = deserialize(stored)
-        if isinstance(value, timedelta):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return timedelta(seconds=value)
     raise TypeError(f"a DeadlineAlert interval this fix cannot read: {stored!r}")
 
 
@@ -78,8 +74,10 @@ def fix_deadline_recalculation_on_clear() -> bool:
 
     name = "_recalculate_dagrun_queued_at_deadlines"
     current = getattr(taskinstance, name, None)
-    if current is None or current is recalculate_dagrun_queued_at_deadlines:
-        return current is recalculate_dagrun_queued_at_deadlines
+    if current is recalculate_dagrun_queued_at_deadlines:
+        return True
+    if current is None:  # gone upstream: the internals test names it
+        return False
     REPLACED[name] = current
     setattr(taskinstance, name, recalculate_dagrun_queued_at_deadlines)
     return True
