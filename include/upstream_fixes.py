@@ -9,7 +9,9 @@ stores it serialized (``{"__classname__": "datetime.timedelta", "__version__": 2
 ``deadline_alert.interval`` column). ``fix_deadline_recalculation_on_clear`` replaces that function with the same
 one reading the interval through ``airflow.sdk.serde``; ``plugins/upstream_fixes.py`` applies it in every process
 that loads plugins (the API server, where the UI and the REST API clear). The CLI (``airflow tasks clear``) does
-not load plugins: clear from the UI or the REST API, or once the run's deadline has passed.
+not load plugins: clear from the UI or the REST API, or once the run's deadline has passed. (Deadline alerts, and
+that DAGRUN_QUEUED_AT counts from when the run was queued:
+https://airflow.apache.org/docs/apache-airflow/stable/howto/deadline-alerts.html)
 
 The replaced function and the models its copy reads are listed in include/upstream_internals.py: an upgrade that
 changes them fails a test, and then the fix is either adapted or, once Airflow reads the interval itself (a unit

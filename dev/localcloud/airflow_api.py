@@ -146,7 +146,9 @@ class AirflowApi:
         self._call("POST", f"/dags/{dag_id}/dagRuns/{run_id}/clear", json={"dry_run": False}, repeatable=True)
 
     def clear_task(self, dag_id: str, run_id: str, task_id: str) -> None:
-        """Re-run one task of a run and everything downstream of it, as the UI's Clear with "Downstream" does."""
+        """Re-run one task of a run and everything downstream of it, as the UI's Clear with "Downstream" does
+        (POST /api/v2/dags/{dag_id}/clearTaskInstances:
+        https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#operation/post_clear_task_instances)."""
         body = {"dry_run": False, "dag_run_id": run_id, "task_ids": [task_id], "only_failed": False,
                 "include_downstream": True, "reset_dag_runs": True}  # fmt: skip
         self._call("POST", f"/dags/{dag_id}/clearTaskInstances", json=body)
