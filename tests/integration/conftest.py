@@ -104,6 +104,28 @@ def source_config():
     return GeneratorConfig(signups_per_hour=int(TEST_PORTS["LOCALCLOUD_SIGNUPS_PER_HOUR"]))
 
 
+def stop_airflow() -> None:
+    """Stop the test cloud's Airflow and forget its runs (its metadata database goes; the next ``up`` migrates a new
+    one, as it migrates an existing one). A module that starts Airflow with its own settings then starts from no runs:
+    a run another module left queued or running would otherwise resume under the new scheduler and write to
+    Salesforce in the middle of that module's tests."""
+    from dev.localcloud.services import catalogue, stop
+    from dev.localcloud.settings import load_settings
+
+    settings = load_settings(cloud_env())
+    stop(catalogue(settings)["airflow"], settings, lambda _line: None)
+    for database in settings.airflow_home.glob("airflow.db*"):
+        database.unlink()
+
+
+def start_airflow(**settings: str) -> subprocess.CompletedProcess:
+    """The full test cloud with a new Airflow started with ``settings`` (environment variables); asserted."""
+    stop_airflow()
+    up = localcloud("up", env=cloud_env(**settings))
+    assert up.returncode == 0, up.stdout + up.stderr
+    return up
+
+
 @pytest.fixture(scope="session")
 def emulators(data_platform) -> Path:
     """The SaaS emulators (cloud app API, Salesforce, Hightouch) beside the data platform."""

@@ -19,7 +19,7 @@ from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud, start_airflow
 
 pytestmark = pytest.mark.long_running(minutes=5.5)
 
@@ -35,11 +35,7 @@ DEADLINE_MINUTES = "0.1"
 
 @pytest.fixture(scope="module")
 def airflow_running(data_platform, report):
-    from tests.integration.test_end_to_end import _stop_airflow
-
-    _stop_airflow()  # another module may have started it with other settings
-    result = localcloud("up", env=cloud_env(ACTIVATION_DEADLINE_MINUTES=DEADLINE_MINUTES))
-    assert result.returncode == 0, result.stdout + result.stderr
+    result = start_airflow(ACTIVATION_DEADLINE_MINUTES=DEADLINE_MINUTES)
     report.extend(f"local cloud start: {line}" for line in result.stdout.splitlines() if "healthy in" in line)
     return result
 

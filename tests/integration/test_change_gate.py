@@ -15,7 +15,7 @@ import pytest
 
 from include.hightouch.syncs import default_syncs
 from tests.integration.alerts_sink import alert_texts, alerts_about, clear_alerts
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dags_test, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, start_airflow, stop_airflow
 from tests.integration.test_activation import (
     ACTIVE_ROSTER,
     RUN,
@@ -42,18 +42,15 @@ RUNS: dict[str, str] = {}
 def gated_airflow(emulators):
     """The full test cloud, its Airflow (re)started with the lowered threshold; stopped afterwards."""
     from dev.localcloud.airflow_api import AirflowApi
-    from tests.integration.test_end_to_end import _stop_airflow
 
-    _stop_airflow()  # another module may have started it with other settings
-    up = localcloud("up", env=cloud_env(**GATE_ENV))
-    assert up.returncode == 0, up.stdout + up.stderr
+    start_airflow(**GATE_ENV)
     api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
     api.wait_for_dag(ACTIVATION)
     yield api
     try:
         api.pause(ACTIVATION)
     finally:
-        _stop_airflow()
+        stop_airflow()
 
 
 @pytest.fixture(scope="module")

@@ -34,14 +34,13 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, start_airflow, stop_airflow
 
 # A demo run through the scheduler: minutes on 2 cores, far more on a busy machine.
 pytestmark = [pytest.mark.timeout(3600), pytest.mark.long_running(minutes=9.5)]
 DEMO_TIMEOUT = 1800
 RUN = uuid.uuid4().hex[:6]
 CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
-AIRFLOW_SERVICES = ("airflow-api-server", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
 # The scenario's interval must close right away: the ingestions run every minute in this module.
 FAST_SCHEDULES = {"CLOUD_APP_INGEST_SCHEDULE": "* * * * *", "SALESFORCE_MIRROR_SCHEDULE": "* * * * *"}
 # Configuration the rules read (dbt_project.yml vars), restated: changing them must change this test too.
@@ -202,15 +201,6 @@ def oracle(created: list[tuple[Signup, dict[str, Any]]], crm: dict[str, Any]) ->
 # --- running it -------------------------------------------------------------------------------------
 
 
-def _stop_airflow() -> None:
-    from dev.localcloud.process import PidFile, stop_groups
-
-    pidfiles = [PidFile(CLOUD_HOME / "run" / f"{name}.pid") for name in AIRFLOW_SERVICES]
-    stop_groups([pid for f in pidfiles if (pid := f.read_live_pid()) is not None])
-    for pidfile in pidfiles:
-        pidfile.remove()
-
-
 PIPELINE = ("ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce")
 
 
@@ -242,9 +232,7 @@ def _api():
 @pytest.fixture(scope="module")
 def fast_airflow(emulators):
     """The full test cloud, its Airflow (re)started with one-minute ingestion schedules; stopped afterwards."""
-    _stop_airflow()  # another module may have started it with the default schedules
-    up = localcloud("up", env=cloud_env(**FAST_SCHEDULES))
-    assert up.returncode == 0, up.stdout + up.stderr
+    start_airflow(**FAST_SCHEDULES)
     api = _api()
     deadline = time.monotonic() + 120
     # The restarted dag-processor must have re-serialized the DAGs with the new schedules before they run.
@@ -257,7 +245,7 @@ def fast_airflow(emulators):
         assert time.monotonic() < deadline, "the DAGs were not re-parsed with one-minute schedules"
         time.sleep(3)
     yield
-    _stop_airflow()  # the DAGs are paused (only the demo switches them on: _demo); later modules start their own
+    stop_airflow()
 
 
 def _wait_until_the_ingestions_start_with(interval_start: datetime) -> None:
