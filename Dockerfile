@@ -20,6 +20,12 @@ RUN python -m venv "${DBT_VENV}" \
 # Cosmos runs dbt from here (include/transform/cosmos_config.py reads DBT_EXECUTABLE_PATH).
 ENV DBT_EXECUTABLE_PATH=/usr/local/airflow/dbt_venv/bin/dbt
 
+# Airflow settings every component of the Deployment runs with (the local cloud reads these ENV AIRFLOW__ lines
+# too: dev/localcloud/env.py). OpenLineage emits each task's events from a time-bounded thread of the task process
+# instead of a forked copy of it: no fork per event (a copy of a task process that holds dbt's manifest), and no
+# inherited supervisor connection that can leave a task stuck in `running` (the provider's `execute_in_thread`).
+ENV AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD=True
+
 # The manifest Cosmos renders the dbt project from (LoadMode.DBT_MANIFEST), built into the image so DAG
 # parsing never runs dbt. Parsing needs no warehouse; the `local` target is the one whose profile has no
 # secrets to resolve. At run time dbt parses again with the Deployment's real target.

@@ -1,12 +1,14 @@
 """The one generated environment file: Airflow settings and ``AIRFLOW_CONN_*`` for the local cloud.
 
 Production sets the same connection ids (``include.connections``) through Astro environment variables
-or a secrets backend; only these values differ.
+or a secrets backend; only these values differ. The Airflow settings the deployment image itself sets (``ENV
+AIRFLOW__...`` lines in the Dockerfile) are read from there, so the local cloud runs Airflow the way production does.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shlex
 import sys
@@ -18,6 +20,7 @@ from dev.localcloud.certs import CA_BUNDLE, SALESFORCE_APP_CONSUMER_KEY, SALESFO
 from dev.localcloud.settings import (
     CLOUD_APP_TOKEN,
     HIGHTOUCH_TOKEN,
+    REPO_ROOT,
     S3_ACCESS_KEY,
     S3_SECRET_KEY,
     SALESFORCE_USER,
@@ -133,8 +136,25 @@ def _airflow_secret(settings: CloudSettings, option: str) -> dict[str, str]:
     return {option: _persistent_secret(settings.secrets_dir / filename, factory)}
 
 
+def deployment_airflow_settings(dockerfile: Path = REPO_ROOT / "Dockerfile") -> dict[str, str]:
+    """The Airflow settings (``AIRFLOW__SECTION__KEY``) the deployment image sets with ``ENV`` in the Dockerfile."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())  # join continued lines
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.upper().startswith("ENV "):
+            continue
+        words = shlex.split(line, comments=True)[1:]
+        if words and "=" not in words[0]:  # the legacy form: ENV KEY value with spaces
+            words = [f"{words[0]}={' '.join(words[1:])}"]
+        pairs = dict(word.split("=", 1) for word in words)
+        found.update({key: value for key, value in pairs.items() if key.startswith("AIRFLOW__")})
+    return found
+
+
 def environment(settings: CloudSettings) -> dict[str, str]:
     env = {
+        # The deployment's own Airflow settings first: what follows is what only the local cloud needs.
+        **deployment_airflow_settings(),
         "AIRFLOW_HOME": str(settings.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(settings.airflow_dags_folder),
         # Two DAG bundles: the pipeline's DAGs folder (Airflow's default bundle) and dev/dags, the local cloud's
