@@ -140,6 +140,12 @@ class AirflowApi:
     def run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self._call("GET", f"/dags/{dag_id}/dagRuns/{run_id}"))
 
+    def mark_run_failed(self, dag_id: str, run_id: str) -> None:
+        """Stop a queued or running run, as the UI's "Mark run as failed" does: its unfinished tasks end and no new one
+        starts (PATCH /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}:
+        https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#operation/patch_dag_run)."""
+        self._call("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": "failed"}, repeatable=True)
+
     def clear_run(self, dag_id: str, run_id: str) -> None:
         """Re-run every task of a finished run (Airflow's way to re-process the same data interval)."""
         # Clearing twice leaves the run as clearing once does: safe to repeat.

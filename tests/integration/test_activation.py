@@ -324,26 +324,6 @@ def test_invalid_email_is_quarantined_and_never_synced(scenario, salesforce, war
     assert [r[0] for r in reasons] == ["invalid_email"]
 
 
-def test_second_run_changes_nothing_in_salesforce(scenario, dag_env, salesforce) -> None:
-    counts = {o: _count(salesforce, f"SELECT Id FROM {o}") for o in ("Account", "Contact", "Opportunity", "Task")}
-    converted = _count(salesforce, "SELECT Id FROM Lead WHERE IsConverted = true")
-    before = {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()}
-    # The mirror now holds what the first run wrote; the models must decide exactly the same rows.
-    dags_test(dag_env, "ingest_salesforce", scenario["mirror_end"] + timedelta(minutes=15))
-    state, run_id, errors = _dag_run(dag_env, "activate_salesforce")
-    assert state == "success", errors
-    runs = _hightouch_runs()
-    zero = {"addedCount": 0, "changedCount": 0, "removedCount": 0}
-    for slug, sync_runs in runs.items():
-        new = [r for r in sync_runs if r["id"] not in before[slug]]
-        assert [(r["status"], r["plannedRows"]) for r in new] == [("success", zero)], slug
-    assert {o: _count(salesforce, f"SELECT Id FROM {o}") for o in counts} == counts
-    # The mirror has seen the conversions: no lead is planned again.
-    conversions = _xcom(dag_env, "activate_salesforce", run_id, CONVERT_TASK)
-    assert (conversions["planned"], conversions["successful"], conversions["failed"]) == (0, 0, 0), conversions
-    assert _count(salesforce, "SELECT Id FROM Lead WHERE IsConverted = true") == converted
-
-
 def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) -> None:
     """After an incremental run that adds a new interval, the model holds what a full rebuild computes."""
     new = _signup(f"late@inc-{RUN}.io", first="Inc", last="Remental")

@@ -5,8 +5,8 @@ by `python -m dev.demo` exactly as `make demo` runs it: the scheduler ingests th
 `activate_salesforce`, dbt decides, Hightouch writes. The expected Salesforce state is computed here, in
 Python, from the scenario and the business rules as the README states them (the seeds are configuration,
 read as files), never from the pipeline's tables; then the final Salesforce records of the scenario must equal
-it field by field. (That a second activation changes nothing already in Salesforce is test_activation.py's
-test_second_run_changes_nothing_in_salesforce, on the same DAG.)
+it field by field. (That a second activation changes nothing already in Salesforce is
+test_reliability_activation.py's test_rerunning_activation_duplicates_nothing, on the same DAG.)
 
 The ingestions run every minute in this module (instead of 15), so the scenario's interval closes at once.
 """
@@ -207,8 +207,9 @@ PIPELINE = ("ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce
 def _demo(name: str) -> subprocess.CompletedProcess:
     """`python -m dev.demo` against the test cloud; its output also goes to a log that outlives a timeout.
 
-    The demo leaves the pipeline switched on, as a user wants it; here the ingestions would then run every minute
-    and trigger an activation each time while the assertions read, so the DAGs are paused again once it ends."""
+    The demo leaves the pipeline switched on, as a user wants it; here the ingestions run every minute and trigger
+    an activation each time, one of which is always queued behind the demo's own by the time it ends. So once it
+    ends the DAGs are paused and any run still queued or running is stopped: the assertions read a quiet cloud."""
     log = CLOUD_HOME / f"{name}.log"
     try:
         with log.open("w") as out:
@@ -220,6 +221,10 @@ def _demo(name: str) -> subprocess.CompletedProcess:
         api = _api()
         for dag_id in PIPELINE:
             api.pause(dag_id)
+        for dag_id in PIPELINE:
+            for run in api.runs(dag_id):
+                if run["state"] in {"queued", "running"}:
+                    api.mark_run_failed(dag_id, run["dag_run_id"])
     return subprocess.CompletedProcess(result.args, result.returncode, log.read_text(), "")
 
 

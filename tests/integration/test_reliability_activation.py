@@ -38,7 +38,17 @@ from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
 from tests.integration.salesforce_fixtures import merge, results
-from tests.integration.test_activation import HIGHTOUCH, _dag_run, _hightouch_runs, _next_boundary, _signup, md5
+from tests.integration.test_activation import (
+    CONVERT_TASK,
+    HIGHTOUCH,
+    _count,
+    _dag_run,
+    _hightouch_runs,
+    _next_boundary,
+    _signup,
+    _xcom,
+    md5,
+)
 
 # Each test's setup runs a DAG or dbt.
 pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=17.5)]
@@ -325,6 +335,9 @@ def _targets(warehouse) -> dict[str, set[str]]:
     return targets
 
 
+CONVERTED_LEADS = "SELECT Id FROM Lead WHERE IsConverted = true"
+
+
 @pytest.fixture(scope="module")
 def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
     """Sales deletes and merges records of batch A (SALES_CHANGES); the mirror brings them and the first run's
@@ -335,16 +348,19 @@ def rerun(first_activation, dag_env, salesforce, warehouse) -> dict[str, Any]:
         "records": _per_business_key(salesforce, domains, emails),
         "modstamps": _modstamps(salesforce, domains, emails),
         "runs": {slug: {r["id"] for r in runs} for slug, runs in _hightouch_runs().items()},
+        "converted": _count(salesforce, CONVERTED_LEADS),
     }
     changed = _sales_changes(salesforce, first_activation["lee_lead"])
     _mirror(dag_env)
-    state, _, errors = _dag_run(dag_env, "activate_salesforce")
+    state, run_id, errors = _dag_run(dag_env, "activate_salesforce")
     assert state == "success", errors
     runs = _hightouch_runs()
     return {
         **first_activation,
         "before": before,
         "changed": changed,
+        "conversions": _xcom(dag_env, "activate_salesforce", run_id, CONVERT_TASK),
+        "converted": _count(salesforce, CONVERTED_LEADS),
         "new_runs": {slug: [r for r in runs[slug] if r["id"] not in before["runs"][slug]] for slug in runs},
         "records": _per_business_key(salesforce, domains, emails),
         "modstamps": _modstamps(salesforce, domains, emails),
@@ -492,6 +508,10 @@ def test_rerunning_activation_duplicates_nothing(rerun) -> None:
     }
     assert len(rerun["modstamps"]) == 2 + 4 + 2 + 2
     assert rerun["modstamps"] == rerun["before"]["modstamps"]
+    # The mirror has seen run 1's conversion (cy's lead): no lead is planned again, none converted twice.
+    conversions = rerun["conversions"]
+    assert (conversions["planned"], conversions["successful"], conversions["failed"]) == (0, 0, 0), conversions
+    assert rerun["converted"] == rerun["before"]["converted"]
 
 
 def test_a_deletion_in_salesforce_reaches_the_warehouse_and_no_sync_targets_it(rerun, salesforce) -> None:
