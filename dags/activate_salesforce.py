@@ -5,7 +5,8 @@ Steps 3 and 4 of the lead-to-Salesforce workflow. Runs once **both** new workspa
 mirror have landed since its last run (the `raw.cloud_app.workspaces` and `raw.salesforce` Assets), so new
 signups are always matched against a CRM mirror at least as new as they are and one ingestion cycle gives one
 activation run; and at least hourly, as a safety net when an ingestion is down (that run builds nothing
-when both ingestions delivered within the hour: `include/safety_net.py`).
+when both ingestions delivered within the hour: `include/safety_net.py`). The safety net's cron is
+`ACTIVATION_SAFETY_NET_SCHEDULE` (default `0 * * * *`); empty turns it off, and the Assets alone trigger runs.
 
 1. **transform** — the dbt project, rendered by Cosmos from its manifest: staging, intermediate (matching
    signups to leads, contacts and accounts; owner routing), one mart per Hightouch sync and the lead
@@ -43,9 +44,7 @@ import os
 from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import AsyncCallback, DeadlineAlert, DeadlineReference, dag
-from airflow.timetables.assets import AssetOrTimeSchedule
-from airflow.timetables.trigger import CronTriggerTimetable
+from airflow.sdk import AssetOrTimeSchedule, AsyncCallback, CronTriggerTimetable, DeadlineAlert, DeadlineReference, dag
 
 from include import alerts, safety_net
 from include.activation.change_gate import SalesforceChangeGate
@@ -57,15 +56,19 @@ from include.hightouch.syncs import default_syncs
 from include.lineage import lineage_task
 from include.transform import cosmos_config
 
+SAFETY_NET_SCHEDULE = os.environ.get("ACTIVATION_SAFETY_NET_SCHEDULE", "0 * * * *")
+
 
 @dag(
     dag_id="activate_salesforce",
     schedule=AssetOrTimeSchedule(
-        # No start_date and run_immediately=0: switching the DAG on waits for the assets or the next full hour,
-        # instead of starting a timer run at once (which would race the first ingestions).
-        timetable=CronTriggerTimetable("0 * * * *", timezone="UTC", run_immediately=timedelta(0)),
+        # No start_date and run_immediately=0: switching the DAG on waits for the assets or the next timer
+        # time, instead of starting a timer run at once (which would race the first ingestions).
+        timetable=CronTriggerTimetable(SAFETY_NET_SCHEDULE, timezone="UTC", run_immediately=timedelta(0)),
         assets=ACTIVATION_TRIGGER,
-    ),
+    )
+    if SAFETY_NET_SCHEDULE
+    else ACTIVATION_TRIGGER,
     catchup=False,
     max_active_runs=1,  # syncs diff against the previous run's state: never two at once
     dagrun_timeout=timedelta(minutes=90),

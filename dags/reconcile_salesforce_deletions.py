@@ -19,8 +19,7 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import dag, get_current_context, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import CronDataIntervalTimetable, dag, get_current_context, task
 
 from include.assets import RAW_SALESFORCE
 from include.connections import LANDING_S3, SALESFORCE, SNOWFLAKE

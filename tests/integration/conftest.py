@@ -119,9 +119,12 @@ def stop_airflow() -> None:
 
 
 def start_airflow(**settings: str) -> subprocess.CompletedProcess:
-    """The full test cloud with a new Airflow started with ``settings`` (environment variables); asserted."""
+    """The full test cloud with a new Airflow started with ``settings`` (environment variables); asserted.
+
+    Activation's hourly safety-net run is off: a module's own run crossing the top of the hour would otherwise get
+    a second activation beside it (tests/dags/test_activation_schedule.py holds the schedule itself)."""
     stop_airflow()
-    up = localcloud("up", env=cloud_env(**settings))
+    up = localcloud("up", env=cloud_env(**{"ACTIVATION_SAFETY_NET_SCHEDULE": "", **settings}))
     assert up.returncode == 0, up.stdout + up.stderr
     return up
 
