@@ -118,6 +118,13 @@ def stop_airflow() -> None:
         database.unlink()
 
 
+def airflow_api():
+    """The REST API of the test cloud's Airflow (dev/localcloud/airflow_api.py)."""
+    from dev.localcloud.airflow_api import AirflowApi
+
+    return AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
+
+
 def start_airflow(**settings: str) -> subprocess.CompletedProcess:
     """The full test cloud with a new Airflow started with ``settings`` (environment variables); asserted.
 

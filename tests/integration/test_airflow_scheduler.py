@@ -19,7 +19,7 @@ from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, localcloud, start_airflow
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, airflow_api, cloud_env, localcloud, start_airflow
 
 pytestmark = pytest.mark.long_running(minutes=5.5)
 
@@ -50,9 +50,7 @@ def _wait_for(found, seconds: float):
 
 def _run_smoke_dag() -> dict:
     """Trigger the smoke DAG through the REST API and let the scheduler run it; return its last task's XCom."""
-    from dev.localcloud.airflow_api import AirflowApi
-
-    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
+    api = airflow_api()
     api.wait_for_dag(SMOKE_DAG)
     api.unpause(SMOKE_DAG)
     run_id = api.trigger(SMOKE_DAG)
@@ -119,10 +117,9 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
     task fails, on its first try from the build's result (its log holds dbt's failure) and on its retry from its
     own dbt run; everything built from it is upstream_failed, every other dbt task green, no sync runs. The
     webhook gets one alert for that task (its retry's failure, with dbt's) and one for the missed deadline."""
-    from dev.localcloud.airflow_api import AirflowApi
     from tests.integration.test_activation import _downstream_of, _hightouch_runs
 
-    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
+    api = airflow_api()
     api.wait_for_dag(ACTIVATION)
     before = {slug: [r["id"] for r in runs] for slug, runs in _hightouch_runs().items()}
     marker = f"broken-scheduler-{os.getpid()}"

@@ -15,7 +15,7 @@ import pytest
 
 from include.hightouch.syncs import default_syncs
 from tests.integration.alerts_sink import alert_texts, alerts_about, clear_alerts
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, start_airflow, stop_airflow
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, airflow_api, dags_test, start_airflow, stop_airflow
 from tests.integration.test_activation import (
     ACTIVE_ROSTER,
     RUN,
@@ -41,10 +41,8 @@ RUNS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def gated_airflow(emulators):
     """The full test cloud, its Airflow (re)started with the lowered threshold; stopped afterwards."""
-    from dev.localcloud.airflow_api import AirflowApi
-
     start_airflow(**GATE_ENV)
-    api = AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}", timeout=30)
+    api = airflow_api()
     api.wait_for_dag(ACTIVATION)
     yield api
     try:

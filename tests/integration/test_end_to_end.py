@@ -34,7 +34,16 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, cloud_env, dbt_seed, start_airflow, stop_airflow
+from tests.integration.conftest import (
+    CLOUD_HOME,
+    TEST_PORTS,
+    airflow_api,
+    cloud_env,
+    dbt_seed,
+    start_airflow,
+    stop_airflow,
+)
+from tests.integration.test_activation import _without
 
 # A demo run through the scheduler: minutes on 2 cores, far more on a busy machine.
 pytestmark = [pytest.mark.timeout(3600), pytest.mark.long_running(minutes=9.5)]
@@ -218,7 +227,7 @@ def _demo(name: str) -> subprocess.CompletedProcess:
                 stdout=out, stderr=subprocess.STDOUT, text=True, timeout=DEMO_TIMEOUT, check=False,
             )  # fmt: skip
     finally:
-        api = _api()
+        api = airflow_api()
         for dag_id in PIPELINE:
             api.pause(dag_id)
         for dag_id in PIPELINE:
@@ -228,17 +237,11 @@ def _demo(name: str) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(result.args, result.returncode, log.read_text(), "")
 
 
-def _api():
-    from dev.localcloud.airflow_api import AirflowApi
-
-    return AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
-
-
 @pytest.fixture(scope="module")
 def fast_airflow(emulators):
     """The full test cloud, its Airflow (re)started with one-minute ingestion schedules; stopped afterwards."""
     start_airflow(**FAST_SCHEDULES)
-    api = _api()
+    api = airflow_api()
     deadline = time.monotonic() + 120
     # The restarted dag-processor must have re-serialized the DAGs with the new schedules before they run.
     while (
@@ -257,7 +260,7 @@ def _wait_until_the_ingestions_start_with(interval_start: datetime) -> None:
     """Wait until the scenario's interval has closed and the dag-processor has re-parsed the (paused) ingestion
     DAGs since: then the run each starts with when `dev.demo` switches it on is this interval, not an older one.
     It stays so for the next minute; after that the scenario's interval is no longer the latest."""
-    api, ingestions = _api(), ("ingest_cloud_workspaces", "ingest_salesforce")
+    api, ingestions = airflow_api(), ("ingest_cloud_workspaces", "ingest_salesforce")
     gone = interval_start + timedelta(minutes=2)
     while True:
         starts = {dag_id: api.dag(dag_id).get("next_dagrun_data_interval_start") for dag_id in ingestions}
@@ -304,26 +307,22 @@ def _records(sf, soql: str) -> list[dict[str, Any]]:
 def _state(sf) -> dict[str, Any]:
     """Every Salesforce record the scenario touched, as the API returns them."""
     like = f"%{RUN}%"
-    accounts = _records(sf, "SELECT Id, Name, Website, OwnerId, Type, Dwh_External_Id__c, SystemModstamp "
+    accounts = _records(sf, "SELECT Id, Name, Website, OwnerId, Type, Dwh_External_Id__c "
                             f"FROM Account WHERE Name LIKE '{like}' OR Website LIKE '{like}'")  # fmt: skip
     contacts = _records(sf, "SELECT Id, FirstName, LastName, Email, OwnerId, AccountId, Workspace_Id__c, LeadSource, "
-                            f"Dwh_External_Id__c, SystemModstamp FROM Contact WHERE Email LIKE '{like}' "
+                            f"Dwh_External_Id__c FROM Contact WHERE Email LIKE '{like}' "
                             f"OR LastName LIKE '{like}'")  # fmt: skip
     account_ids = [a["Id"] for a in accounts] or ["none"]
     in_accounts = ", ".join(f"'{i}'" for i in account_ids)
     opportunities = _records(sf, "SELECT Id, Name, StageName, CloseDate, Amount, OwnerId, AccountId, "
-                                 "Workspace_Id__c, Dwh_External_Id__c, SystemModstamp FROM Opportunity "
+                                 "Workspace_Id__c, Dwh_External_Id__c FROM Opportunity "
                                  f"WHERE AccountId IN ({in_accounts})")  # fmt: skip
     opportunity_ids = ", ".join(f"'{o['Id']}'" for o in opportunities) or "'none'"
     task_fields = "Id, Subject, ActivityDate, OwnerId, Status, Priority, WhoId, WhatId, Dwh_External_Id__c"
-    tasks = _records(sf, f"SELECT {task_fields}, SystemModstamp FROM Task WHERE WhatId IN ({opportunity_ids})")
+    tasks = _records(sf, f"SELECT {task_fields} FROM Task WHERE WhatId IN ({opportunity_ids})")
     leads = _records(sf, "SELECT Id, Status, IsConverted, ConvertedContactId, ConvertedAccountId, "
-                         f"ConvertedOpportunityId, SystemModstamp FROM Lead WHERE Email LIKE '{like}'")  # fmt: skip
+                         f"ConvertedOpportunityId FROM Lead WHERE Email LIKE '{like}'")  # fmt: skip
     return {"Account": accounts, "Contact": contacts, "Opportunity": opportunities, "Task": tasks, "Lead": leads}
-
-
-def _without(record: dict[str, Any], *fields: str) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in fields}
 
 
 def test_demo_prints_the_summary(scenario) -> None:
@@ -351,12 +350,12 @@ def test_demo_links_the_run_its_page_and_the_dbt_docs(scenario) -> None:
     ui = f"http://localhost:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}"
     run = re.search(rf"Activation run +{re.escape(ui)}/dags/activate_salesforce/runs/(\S+)", out)
     assert run, f"no link to the activation run in:\n{out[-3000:]}"
-    assert _api().run("activate_salesforce", run.group(1))["state"] == "success"
+    assert airflow_api().run("activate_salesforce", run.group(1))["state"] == "success"
     tab = re.search(rf"Run page +{re.escape(ui)}/dags/activate_salesforce/runs/(\S+)/plugin/activation_run_page", out)
     assert tab, f"no run page in:\n{out[-3000:]}"
     assert tab.group(1) == run.group(1)
     assert re.search(r"Alerts +connection alerts_webhook -> http://\S+/hooks/", out), out[-3000:]
-    response = _api().page(f"/activation-runs/activate_salesforce/{run.group(1)}")
+    response = airflow_api().page(f"/activation-runs/activate_salesforce/{run.group(1)}")
     assert response.status_code == 200, response.text[:500]
     text = response.text
     counts = {email: text.count(f"&lt;{html.escape(email)}&gt;") for email in scenario["expected"].contacts}
@@ -383,7 +382,7 @@ def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
         return None
 
     # Accounts: the new ones exactly, and the matched one only stamped with its key.
-    ours = {a["Website"]: _without(a, "Id", "SystemModstamp") for a in state["Account"] if a["Website"] in
+    ours = {a["Website"]: _without(a, "Id") for a in state["Account"] if a["Website"] in
             expected.accounts}  # fmt: skip
     for key, fields in expected.accounts.items():
         fields["OwnerId"] = fields["OwnerId"] or owner(key, ours.get(key, {}).get("OwnerId", ""))
@@ -404,7 +403,7 @@ def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
         fields["AccountId"] = account_of.get(key) if key else None
         customer = key or email
         fields["OwnerId"] = fields["OwnerId"] or owner(customer, contact["OwnerId"])
-        assert _without(contact, "Id", "SystemModstamp") == fields, email
+        assert _without(contact, "Id") == fields, email
 
     # Opportunities and tasks: one each per new account, linked by the rules.
     opportunities = {o["Dwh_External_Id__c"]: o for o in state["Opportunity"]}
@@ -412,7 +411,7 @@ def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
     for key, fields in expected.opportunities.items():
         actual = opportunities[fields["Dwh_External_Id__c"]]
         fields["OwnerId"] = fields["OwnerId"] or owner(key, actual["OwnerId"])
-        assert _without(actual, "Id", "SystemModstamp", "AccountId") == fields, key
+        assert _without(actual, "Id", "AccountId") == fields, key
         assert actual["AccountId"] == by_domain[key]["Id"]
     tasks = {t["Dwh_External_Id__c"]: t for t in state["Task"]}
     assert sorted(tasks) == sorted(f["Dwh_External_Id__c"] for f in expected.tasks.values())
@@ -420,13 +419,13 @@ def test_final_salesforce_state_equals_the_oracle(scenario, salesforce) -> None:
         actual = tasks[fields["Dwh_External_Id__c"]]
         who = fields.pop("who_email")
         fields["OwnerId"] = fields["OwnerId"] or owner(key, actual["OwnerId"])
-        assert _without(actual, "Id", "SystemModstamp", "WhoId", "WhatId") == fields, key
+        assert _without(actual, "Id", "WhoId", "WhatId") == fields, key
         assert actual["WhoId"] == actual_contacts[who]["Id"]
         assert actual["WhatId"] == opportunities[f"opp-{md5(key)}"]["Id"]
 
     # The open lead is converted (convertLead) into the person's contact and its account, with no opportunity of
     # its own; every other lead of the scenario stays as it was.
-    leads = {lead["Id"]: _without(lead, "Id", "SystemModstamp") for lead in state["Lead"]}
+    leads = {lead["Id"]: _without(lead, "Id") for lead in state["Lead"]}
     assert expected.converted_leads, "the scenario has a lead to convert"
     for lead_id, email in expected.converted_leads.items():
         contact = actual_contacts[email]
