@@ -86,7 +86,13 @@ INTERNALS: tuple[Internal, ...] = (
         "dbt_build.DbtBuildProducer",
         ("dag_task_group_identifier", "unique_id", "checksum"),
     ),
-    Internal("cosmos.dbt.graph:DbtGraph", COSMOS, "1.15.1", "dbt_build.add_build_task", ("filtered_nodes",)),
+    Internal(
+        "cosmos.dbt.graph:DbtGraph",
+        COSMOS,
+        "1.15.1",
+        "dbt_build.add_build_task (the rendered nodes; the group's cache: the build's partial parse)",
+        ("filtered_nodes", "cache_dir"),
+    ),
     Internal(
         "cosmos.dbt.graph:DbtNode",
         COSMOS,

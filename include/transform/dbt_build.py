@@ -430,6 +430,10 @@ def add_build_task(
         seeds=seeds,
         change_scope="__".join(filter(None, [group.dag.dag_id if group.dag else None, group.group_id])),
         node_task_ids={uid: task.task_id for uid, task in node_tasks.items()},
+        # The group's Cosmos cache, as Cosmos gives its own node tasks: the build then starts from the partial parse
+        # file the last build left there (dbt re-parses only what changed) and leaves its own for the next one.
+        # Without it every build parsed the whole project again.
+        cache_dir=group.dbt_graph.cache_dir,
         **kwargs,
     )
     for task, unique_ids in watching.values():

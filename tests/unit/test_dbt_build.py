@@ -58,6 +58,15 @@ def test_the_build_task_builds_the_rendered_selection_and_knows_every_reported_n
     assert build.reported_ids == {uid for task in _node_tasks(dag) for uid in task.unique_ids}
 
 
+def test_the_build_task_parses_from_the_groups_cosmos_cache_like_the_node_tasks(dag, group) -> None:
+    """A build starts from the partial parse file the last one left in the group's cache (dbt then re-parses only
+    what changed), as Cosmos's own tasks of the group do."""
+    build = dag.task_dict[f"transform.{BUILD_TASK_ID}"]
+    assert build.partial_parse
+    assert build.cache_dir is not None
+    assert build.cache_dir == group.dbt_graph.cache_dir == _node_tasks(dag)[0].cache_dir
+
+
 def test_every_node_task_starts_in_the_triggerer_watching_the_build(dag) -> None:
     for task in _node_tasks(dag):
         args = task.start_trigger_args
