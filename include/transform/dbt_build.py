@@ -20,7 +20,9 @@ and how it was measured against Cosmos's LOCAL and WATCHER modes, is in docs/cos
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -236,10 +238,12 @@ class BuildResultTrigger(BaseTrigger):
         from asgiref.sync import sync_to_async
 
         ti = self.task_instance
-        read = sync_to_async(partial(read_build, ti.dag_id, ti.run_id, self.build_task_id, self.unique_ids))
+        build = (ti.dag_id, ti.run_id, self.build_task_id)
+        read_results_of = sync_to_async(partial(read_results, *build, self.unique_ids))
         while True:
-            results, build_state = await read()
-            verdict = judge(self.unique_ids, results, build_state, ti.try_number)
+            snapshot = await SHARED_SNAPSHOTS.get(*build, max_age=self.poll_seconds)
+            results = await read_results_of(snapshot)
+            verdict = judge(self.unique_ids, results, snapshot.build_state, ti.try_number)
             if verdict.outcome is not Outcome.WAIT:
                 break
             await asyncio.sleep(self.poll_seconds)
@@ -256,32 +260,86 @@ class BuildResultTrigger(BaseTrigger):
             yield TriggerEvent({"reason": verdict.reason})
 
 
-def read_build(
-    dag_id: str, run_id: str, build_task_id: str, unique_ids: list[str]
-) -> tuple[dict[str, NodeResult | None], str | None]:
-    """The build's published results for ``unique_ids`` (None: not yet) and the build task's state.
+@dataclass(frozen=True)
+class BuildSnapshot:
+    """Where a build stands: the Airflow state of its task, and the status of every node it has reported so far."""
 
-    The progress XCom is read first, so a waiting task costs one or two calls per poll (the progress, and the
-    build task's state while results are missing); the nodes' results are read once they are all there, or once
-    the build ended without some of them.
-    """
-    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    build_state: str | None
+    progress: Mapping[str, str]
+
+    def can_judge(self, unique_ids: Sequence[str]) -> bool:
+        """Whether the results of ``unique_ids`` are worth reading: all reported, or the build ended."""
+        return self.build_state in FINISHED_TASK_STATES or all(uid in self.progress for uid in unique_ids)
+
+
+def _xcom(dag_id: str, run_id: str, build_task_id: str, key: str) -> Any:
     from airflow.sdk.execution_time.xcom import XCom
 
-    def xcom(key: str) -> Any:
-        return XCom.get_one(run_id=run_id, key=key, task_id=build_task_id, dag_id=dag_id, map_index=-1)
+    return XCom.get_one(run_id=run_id, key=key, task_id=build_task_id, dag_id=dag_id, map_index=-1)
 
-    progress = xcom(PROGRESS_KEY) or {}
-    build_state = None
-    if any(uid not in progress for uid in unique_ids):
-        states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[build_task_id], run_ids=[run_id])
-        build_state = (states.get(run_id) or {}).get(build_task_id)
-        if build_state not in FINISHED_TASK_STATES:
-            return dict.fromkeys(unique_ids), build_state  # still building: nothing to read yet
-    results: dict[str, NodeResult | None] = {
-        uid: (xcom(result_key(uid)) if uid in progress else None) for uid in unique_ids
+
+def read_snapshot(dag_id: str, run_id: str, build_task_id: str) -> BuildSnapshot:
+    """The build task's state, then its progress XCom: read in this order, a finished build's progress is final
+    (read the other way round, a build ending between the two reads looked like one that skipped nodes)."""
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
+    states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=[build_task_id], run_ids=[run_id])
+    build_state = (states.get(run_id) or {}).get(build_task_id)
+    return BuildSnapshot(build_state, _xcom(dag_id, run_id, build_task_id, PROGRESS_KEY) or {})
+
+
+def read_results(
+    dag_id: str, run_id: str, build_task_id: str, unique_ids: Sequence[str], snapshot: BuildSnapshot
+) -> dict[str, NodeResult | None]:
+    """The build's published results for ``unique_ids`` (None: not yet), read once the snapshot says they can be
+    judged; until then nothing is read."""
+    if not snapshot.can_judge(unique_ids):
+        return dict.fromkeys(unique_ids)
+    return {
+        uid: (_xcom(dag_id, run_id, build_task_id, result_key(uid)) if uid in snapshot.progress else None)
+        for uid in unique_ids
     }
-    return results, build_state
+
+
+def read_build(
+    dag_id: str, run_id: str, build_task_id: str, unique_ids: Sequence[str]
+) -> tuple[dict[str, NodeResult | None], str | None]:
+    """The build's published results for ``unique_ids`` and the build task's state, in one go (a task on a worker)."""
+    snapshot = read_snapshot(dag_id, run_id, build_task_id)
+    return read_results(dag_id, run_id, build_task_id, unique_ids, snapshot), snapshot.build_state
+
+
+class SharedSnapshots:
+    """One read of a build's snapshot per poll for every node trigger waiting on it in this process.
+
+    The triggerer runs all the node triggers of a run in one event loop, each polling the same build: each used to
+    read its progress and state on its own, two API calls per task per poll. A snapshot younger than ``max_age``
+    is shared (a read in flight too); a failed read is not. Entries of finished builds are forgotten after a while.
+    """
+
+    FORGET_AFTER_SECONDS = 300.0
+
+    def __init__(self, read: Callable[[str, str, str], BuildSnapshot], clock: Callable[[], float] = time.monotonic):
+        self._read = read
+        self._clock = clock
+        self._latest: dict[tuple[int, str, str, str], tuple[float, asyncio.Future[BuildSnapshot]]] = {}
+
+    async def get(self, dag_id: str, run_id: str, build_task_id: str, *, max_age: float) -> BuildSnapshot:
+        from asgiref.sync import sync_to_async
+
+        now = self._clock()
+        self._latest = {k: v for k, v in self._latest.items() if now - v[0] < self.FORGET_AFTER_SECONDS}
+        # Futures belong to their event loop: one per loop (the triggerer has one; tests may make several).
+        key = (id(asyncio.get_running_loop()), dag_id, run_id, build_task_id)
+        entry = self._latest.get(key)
+        if entry is None or now - entry[0] >= max_age or (entry[1].done() and entry[1].exception() is not None):
+            read = sync_to_async(self._read)(dag_id, run_id, build_task_id)
+            entry = (now, asyncio.ensure_future(read))
+            self._latest[key] = entry
+        return await asyncio.shield(entry[1])
+
+
+SHARED_SNAPSHOTS = SharedSnapshots(read_snapshot)
 
 
 class _ReportsBuildResult:

@@ -189,3 +189,96 @@ def test_a_seed_is_remembered_only_when_it_loaded_and_its_tests_passed(monkeypat
     producer.handle_exception_subprocess(SimpleNamespace(exit_code=1, full_output=[]))
     producer._remember_loaded_seeds()
     assert stored == {"seed.p.roster": "r1"}, "prices' test failed: it must load (and be tested) again next run"
+
+
+# --- node tasks waiting on the build: one shared read per poll --------------------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _counting_reader(state: str | None = "running") -> tuple[list[tuple[str, str, str]], Any]:
+    from include.transform.dbt_build import BuildSnapshot
+
+    calls: list[tuple[str, str, str]] = []
+
+    def read(dag_id: str, run_id: str, build_task_id: str) -> BuildSnapshot:
+        calls.append((dag_id, run_id, build_task_id))
+        return BuildSnapshot(state, {"model.p.a": "success"})
+
+    return calls, read
+
+
+def test_every_trigger_of_a_run_shares_one_read_per_poll() -> None:
+    import asyncio
+
+    from include.transform.dbt_build import SharedSnapshots
+
+    calls, read = _counting_reader()
+    clock = _Clock()
+    shared = SharedSnapshots(read, clock=clock)
+
+    async def poll_twice() -> None:
+        for _ in range(2):
+            snapshots = await asyncio.gather(*(shared.get("d", "r1", "b", max_age=1.0) for _ in range(20)))
+            assert {s.progress["model.p.a"] for s in snapshots} == {"success"}
+            await shared.get("d", "r2", "b", max_age=1.0)  # another run of the DAG reads its own
+            clock.now += 1.0
+
+    asyncio.run(poll_twice())
+    assert calls == [("d", "r1", "b"), ("d", "r2", "b")] * 2
+
+
+def test_a_failed_read_is_not_shared_with_the_next_poll() -> None:
+    import asyncio
+
+    from include.transform.dbt_build import BuildSnapshot, SharedSnapshots
+
+    answers: list[Any] = [ConnectionError("API server restarting"), BuildSnapshot("success", {})]
+
+    def read(*_: str) -> BuildSnapshot:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    shared = SharedSnapshots(read, clock=_Clock())
+
+    async def poll() -> BuildSnapshot:
+        return await shared.get("d", "r", "b", max_age=60.0)
+
+    with pytest.raises(ConnectionError):
+        asyncio.run(poll())
+    assert asyncio.run(poll()).build_state == "success"
+
+
+def test_the_build_state_is_read_before_its_progress(monkeypatch) -> None:
+    """A build that ends between the two reads: its progress, read second, is already final. (Read the other way
+    round, its last node looked missing from a finished build, and its task ran dbt again.)"""
+    from airflow.sdk.execution_time import task_runner, xcom
+
+    from include.transform.build_results import Outcome, judge
+    from include.transform.dbt_build import read_build
+
+    final = {PROGRESS_KEY: {"model.p.a": "success"},
+             result_key("model.p.a"): {"unique_id": "model.p.a", "status": "success", "lines": []}}  # fmt: skip
+    build: dict[str, Any] = {"state": "running", "xcoms": {}}
+
+    def then_the_build_ends(answer: Any) -> Any:
+        build.update(state="success", xcoms=final)  # dbt reports the last node, the build task ends
+        return answer
+
+    monkeypatch.setattr(
+        task_runner.RuntimeTaskInstance, "get_task_states",
+        staticmethod(lambda **_: then_the_build_ends({"r": {"b": build["state"]}})),
+    )  # fmt: skip
+    monkeypatch.setattr(
+        xcom.XCom, "get_one", classmethod(lambda cls, *, key, **_: then_the_build_ends(build["xcoms"].get(key)))
+    )
+    results, state = read_build("d", "r", "b", ["model.p.a"])
+    assert judge(["model.p.a"], results, state, try_number=1).outcome is Outcome.SUCCESS
