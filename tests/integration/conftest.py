@@ -131,15 +131,19 @@ def start_airflow(**settings: str) -> subprocess.CompletedProcess:
     Activation's hourly safety-net run is off: a module's own run crossing the top of the hour would otherwise get
     a second activation beside it (tests/dags/test_activation_schedule.py holds the schedule itself)."""
     stop_airflow()
-    up = localcloud("up", env=cloud_env(**{"ACTIVATION_SAFETY_NET_SCHEDULE": "", **settings}))
+    # The data platform is up and bootstrapped already (the session's fixtures): only what Airflow needs beside it.
+    up = localcloud(
+        "up", "--only", "emulators,airflow", env=cloud_env(**{"ACTIVATION_SAFETY_NET_SCHEDULE": "", **settings})
+    )
     assert up.returncode == 0, up.stdout + up.stderr
     return up
 
 
 @pytest.fixture(scope="session")
 def emulators(data_platform) -> Path:
-    """The SaaS emulators (cloud app API, Salesforce, Hightouch) beside the data platform."""
-    result = localcloud("up", "--only", "s3,snowflake,emulators")
+    """The SaaS emulators (cloud app API, Salesforce, Hightouch) beside the data platform (started and bootstrapped
+    by ``data_platform``: not again)."""
+    result = localcloud("up", "--only", "emulators")
     assert result.returncode == 0, result.stdout + result.stderr
     load_connections_into_environ()
     return CLOUD_HOME
