@@ -60,7 +60,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules marked ``long_running`` come first, longest first. `make test` hands whole modules to its
     workers in this order (``--dist loadfile --no-loadscope-reorder``), so the long DAG-running modules do not
     start last and leave one worker alone at the end. The minutes are what each module took in a whole `make test`
-    on 2 cores (three workers sharing them): only their order matters."""
+    on 2 cores (three workers sharing them; re-measure them from the worker timeline of `pytest -v` when a module
+    changes much): only their order matters."""
 
     def longest_first(item: pytest.Item) -> float:
         marker = item.get_closest_marker("long_running")

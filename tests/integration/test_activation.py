@@ -30,7 +30,7 @@ from include.settings import raw_table
 from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import TEST_PORTS, dag_run, dags_test
 
-pytestmark = pytest.mark.long_running(minutes=7)
+pytestmark = pytest.mark.long_running(minutes=1.8)
 
 RUN = uuid.uuid4().hex[:6]
 CLOUD_APP = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"

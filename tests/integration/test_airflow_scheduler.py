@@ -21,7 +21,7 @@ from tests.conftest import REPO_ROOT
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, airflow_api, cloud_env, localcloud, start_airflow
 
-pytestmark = pytest.mark.long_running(minutes=5.5)
+pytestmark = pytest.mark.long_running(minutes=3.5)
 
 SMOKE_DAG = "smoke_local_cloud"
 ACTIVATION = "activate_salesforce"

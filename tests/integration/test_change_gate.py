@@ -27,7 +27,7 @@ from tests.integration.test_activation import (
 
 # One activation run through dag.test() and one under the scheduler (asked twice), the scheduler's Airflow started
 # first.
-pytestmark = [pytest.mark.timeout(2400), pytest.mark.long_running(minutes=9)]
+pytestmark = [pytest.mark.timeout(2400), pytest.mark.long_running(minutes=5)]
 
 ACTIVATION = "activate_salesforce"
 GATE = "approve_salesforce_changes"

@@ -17,7 +17,7 @@ from include.connections import CLOUD_APP_API
 from include.settings import raw_table
 from tests.integration.conftest import TEST_PORTS, dags_test, source_config
 
-pytestmark = pytest.mark.long_running(minutes=2)
+pytestmark = pytest.mark.long_running(minutes=1.2)
 
 BASE = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
 AUTH = {"Authorization": f"Bearer {CLOUD_APP_TOKEN}"}

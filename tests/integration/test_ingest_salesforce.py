@@ -15,7 +15,7 @@ from include.settings import raw_table
 from tests.integration.conftest import TEST_PORTS, dags_test
 from tests.integration.salesforce_fixtures import merge, results
 
-pytestmark = pytest.mark.long_running(minutes=4)
+pytestmark = pytest.mark.long_running(minutes=1.3)
 
 
 def _next_boundary(moment: datetime) -> datetime:

@@ -8,11 +8,14 @@ import socket
 from pathlib import Path
 
 import psutil
+import pytest
 
 from include.settings import raw_table
 from tests.integration.conftest import CLOUD_HOME, TEST_STATE, cloud_env, load_connections_into_environ, localcloud
 from tests.integration.dag_runner import SESSION_RUNNERS
 
+# Restarts the data platform a few times: the longest of the modules that run no DAG.
+pytestmark = pytest.mark.long_running(minutes=0.8)
 SERVICES = ["s3", "snowflake"]
 
 

@@ -51,7 +51,7 @@ from tests.integration.test_activation import (
 )
 
 # Each test's setup runs a DAG or dbt.
-pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=17.5)]
+pytestmark = [pytest.mark.timeout(1800), pytest.mark.long_running(minutes=6.5)]
 RUN = uuid.uuid4().hex[:6]
 SYNCS = {sync.slug: sync for sync in default_syncs().syncs}
 SYNC_IDS = emulator_sync_ids(default_syncs())

@@ -35,7 +35,7 @@ from tests.conftest import REPO_ROOT, TEST_STATE
 from tests.integration.conftest import TEST_PORTS, dags_test
 from tests.integration.test_ingest_cloud_workspaces import _expected, _interval_rows, _quarantine_reasons
 
-pytestmark = pytest.mark.long_running(minutes=5)
+pytestmark = pytest.mark.long_running(minutes=2)
 
 RUN = uuid.uuid4().hex[:6]
 BASE = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_CLOUD_APP_PORT']}"
