@@ -94,7 +94,8 @@ preflight: setup  ## check S3, Snowflake, Salesforce and Hightouch as the pipeli
 lint: setup  ## ruff, ruff format, sqlfluff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/sqlfluff lint include/sql dbt_project/models
+	@# --processes 0: one sqlfluff process per CPU (its default is one in all).
+	$(VENV)/bin/sqlfluff lint --processes 0 include/sql dbt_project/models
 
 unit: setup  ## fast tests: no services
 	$(VPY) -m pytest -m "not integration"
