@@ -10,6 +10,8 @@ from sqlglot import exp
 
 from dev.localcloud.snowflake_server import _is_begin, rewrite_for_duckdb
 
+# A fakesnow connection per case: longer than the other unit tests.
+pytestmark = pytest.mark.long_running(minutes=0.4)
 DBT_MERGE = """-- back compat for old kwarg name
 merge into ANALYTICS.INTERMEDIATE.T as DBT_INTERNAL_DEST
     using ANALYTICS.INTERMEDIATE.T__dbt_tmp as DBT_INTERNAL_SOURCE

@@ -125,11 +125,15 @@ def airflow_api():
     return AirflowApi(f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_AIRFLOW_PORT']}")
 
 
-def start_airflow(**settings: str) -> subprocess.CompletedProcess:
+def start_airflow(*, reparse_dags: bool = True, **settings: str) -> subprocess.CompletedProcess:
     """The full test cloud with a new Airflow started with ``settings`` (environment variables); asserted.
 
     Activation's hourly safety-net run is off: a module's own run crossing the top of the hour would otherwise get
-    a second activation beside it (tests/dags/test_activation_schedule.py holds the schedule itself)."""
+    a second activation beside it (tests/dags/test_activation_schedule.py holds the schedule itself).
+    ``reparse_dags=False``: the dag-processor parses the DAG files when it starts and not every 30 s after, for a
+    module that edits no DAG file and needs nothing computed at a later parse (a DAG's next run)."""
+    if not reparse_dags:
+        settings = {"AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600", **settings}
     stop_airflow()
     # The data platform is up and bootstrapped already (the session's fixtures): only what Airflow needs beside it.
     up = localcloud(
@@ -200,6 +204,31 @@ def dags_test(env: dict[str, str], dag_id: str, logical_date: datetime) -> DagRu
     """One DAG run that must succeed (``dag_run``); its log is in ``.output``."""
     result = dag_run(env, dag_id, logical_date)
     assert result.state == "success", f"{dag_id}: {result.state} {result.error or ''}\n{result.output[-4000:]}"
+    return result
+
+
+DBT = Path(sys.executable).with_name("dbt")
+# The partial parse file of this worker's last dbt CLI call (dbt writes it into each call's target path).
+LAST_PARSE = TEST_STATE / "dbt-last-parse" / "partial_parse.msgpack"
+
+
+def dbt_cli(*args: str, env: dict[str, str], under: Path, timeout: float = 400) -> subprocess.CompletedProcess:
+    """The dbt CLI on the project (``--profiles-dir dbt_project``, its target from ``env``); not asserted.
+
+    Its target and log paths are its own, under ``under``: other test workers read the shared dbt_project/target
+    meanwhile. It starts from the partial parse file of this worker's previous call, as dbt does from its own target
+    path: dbt re-parses only what changed, or everything when the profile, the vars or an env var it read differ.
+    """
+    target_path = under / "target"
+    target_path.mkdir(parents=True, exist_ok=True)
+    if LAST_PARSE.exists() and not (target_path / LAST_PARSE.name).exists():
+        shutil.copy2(LAST_PARSE, target_path / LAST_PARSE.name)
+    command = [str(DBT), *args, "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
+               "--target-path", str(target_path), "--log-path", str(under / "logs")]  # fmt: skip
+    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if (target_path / LAST_PARSE.name).exists():
+        LAST_PARSE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(target_path / LAST_PARSE.name, LAST_PARSE)
     return result
 
 

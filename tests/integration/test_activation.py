@@ -12,8 +12,6 @@ import hashlib
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 import uuid
 from contextlib import closing
 from datetime import datetime, timedelta
@@ -28,7 +26,7 @@ from dev.localcloud.settings import CLOUD_APP_TOKEN, HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
 from tests.conftest import REPO_ROOT, TEST_STATE
-from tests.integration.conftest import TEST_PORTS, dag_run, dags_test
+from tests.integration.conftest import TEST_PORTS, dag_run, dags_test, dbt_cli
 
 pytestmark = pytest.mark.long_running(minutes=1.8)
 
@@ -328,13 +326,7 @@ def test_incremental_signups_equal_a_full_rebuild(scenario, dag_env, warehouse) 
     """After an incremental run that adds a new interval, the model holds what a full rebuild computes."""
     new = _signup(f"late@inc-{RUN}.io", first="Inc", last="Remental")
     dags_test(dag_env, "ingest_cloud_workspaces", _next_boundary(datetime.fromisoformat(new["created_at"])))
-    dbt = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--select", "int_workspaces_rolled_up",
-         "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-         # Its own target path: other test workers read the shared dbt_project/target meanwhile.
-         "--target-path", str(TEST_STATE / f"dbt-target-{RUN}"), "--log-path", str(TEST_STATE / f"dbt-logs-{RUN}")],
-        cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    dbt = dbt_cli("run", "--select", "int_workspaces_rolled_up", env=dag_env, under=TEST_STATE / f"dbt-{RUN}")
     assert dbt.returncode == 0, dbt.stdout[-3000:]  # the table exists: this run took the incremental path
     incremental = warehouse.get_records(
         "SELECT workspace_id, last_event_id, plan, owner_email FROM ANALYTICS.INTERMEDIATE.INT_WORKSPACES_ROLLED_UP"

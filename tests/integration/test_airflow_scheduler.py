@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 import time
 from collections import Counter
 from urllib.parse import quote
@@ -17,9 +15,16 @@ import pytest
 
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table
-from tests.conftest import REPO_ROOT
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, airflow_api, cloud_env, localcloud, start_airflow
+from tests.integration.conftest import (
+    CLOUD_HOME,
+    TEST_PORTS,
+    airflow_api,
+    cloud_env,
+    dbt_cli,
+    localcloud,
+    start_airflow,
+)
 
 pytestmark = pytest.mark.long_running(minutes=3.5)
 
@@ -35,7 +40,7 @@ DEADLINE_MINUTES = "0.1"
 
 @pytest.fixture(scope="module")
 def airflow_running(data_platform, report):
-    result = start_airflow(ACTIVATION_DEADLINE_MINUTES=DEADLINE_MINUTES)
+    result = start_airflow(reparse_dags=False, ACTIVATION_DEADLINE_MINUTES=DEADLINE_MINUTES)
     report.extend(f"local cloud start: {line}" for line in result.stdout.splitlines() if "healthy in" in line)
     return result
 
@@ -83,14 +88,9 @@ def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
 
 
 def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
-    env = {**cloud_env(), "DBT_PROFILES_DIR": str(REPO_ROOT / "dbt_project"), **TEST_PORTS}
-    # Its own target path: other test workers read the shared dbt_project/target meanwhile.
+    env = {**cloud_env(), **TEST_PORTS}
     target = CLOUD_HOME / "dbt-build"
-    result = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "dbt"), "build", "--project-dir", "dbt_project",
-         "--target-path", str(target / "target"), "--log-path", str(target / "logs")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = dbt_cli("build", env=env, under=target, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:]
     # Every model, seed, data test and unit test of the project, as the manifest lists them: a fork adding a
     # model or a test changes the count, not this test.
@@ -102,13 +102,9 @@ def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     assert done, result.stdout[-3000:]
     passed, warned, errors, skipped = map(int, done.groups())
     assert (passed + warned, errors, skipped) == (len(built) + len(manifest["unit_tests"]), 0, 0), done.group(0)
-    docs = subprocess.run(
-        [os.path.join(os.path.dirname(sys.executable), "dbt"), "docs", "generate", "--project-dir", "dbt_project",
-         "--target-path", str(CLOUD_HOME / "dbt-docs"), "--log-path", str(CLOUD_HOME / "dbt-docs")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    docs = dbt_cli("docs", "generate", env=env, under=target, timeout=300)
     assert docs.returncode == 0, docs.stdout[-3000:]
-    catalog = json.loads((CLOUD_HOME / "dbt-docs" / "catalog.json").read_text())
+    catalog = json.loads((target / "target" / "catalog.json").read_text())
     assert "model.operational_pipeline.sync_salesforce_accounts" in catalog["nodes"]
 
 

@@ -41,7 +41,7 @@ RUNS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def gated_airflow(emulators):
     """The full test cloud, its Airflow (re)started with the lowered threshold; stopped afterwards."""
-    start_airflow(**GATE_ENV)
+    start_airflow(reparse_dags=False, **GATE_ENV)
     api = airflow_api()
     api.wait_for_dag(ACTIVATION)
     yield api

@@ -31,6 +31,8 @@ from include.preflight.run import run
 from tests.conftest import REPO_ROOT
 from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, TEST_RAW_DATABASE, cloud_env, dags_test
 
+# Runs the preflight and a DAG against the test cloud: longer than the emulator modules.
+pytestmark = pytest.mark.long_running(minutes=0.3)
 HIGHTOUCH_API = f"http://127.0.0.1:{TEST_PORTS['LOCALCLOUD_HIGHTOUCH_PORT']}/api/v1"
 HIGHTOUCH_AUTH = {"Authorization": f"Bearer {HIGHTOUCH_TOKEN}"}
 

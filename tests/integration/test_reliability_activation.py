@@ -16,14 +16,11 @@ A failing dbt test stopping every sync is proven under the scheduler in test_air
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,9 +31,9 @@ from dev.localcloud.process import PidFile, port_in_use, stop_group
 from dev.localcloud.settings import HIGHTOUCH_TOKEN
 from include.hightouch.syncs import default_syncs
 from include.settings import raw_table, warehouse_names
-from tests.conftest import REPO_ROOT, TEST_STATE
+from tests.conftest import TEST_STATE
 from tests.integration.alerts_sink import alerts_about, clear_alerts, fields
-from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_seed, localcloud
+from tests.integration.conftest import CLOUD_HOME, TEST_PORTS, dags_test, dbt_cli, dbt_seed, localcloud
 from tests.integration.salesforce_fixtures import merge, results
 from tests.integration.test_activation import (
     CONVERT_TASK,
@@ -449,12 +446,7 @@ def warehouse_restart(rerun, dag_env, warehouse) -> dict[str, Any]:
 
     workspaces = [*_signups(BATCH_B), *_signups(LATER_COLLEAGUES)]
     ends = _ingest(dag_env, workspaces)
-    dbt = subprocess.run(
-        [str(Path(sys.executable).with_name("dbt")), "run", "--project-dir", "dbt_project",
-         "--profiles-dir", "dbt_project", "--target-path", str(TEST_STATE / f"dbt-target-{RUN}"),
-         "--log-path", str(TEST_STATE / f"dbt-logs-{RUN}")],
-        cwd=REPO_ROOT, env=dag_env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    dbt = dbt_cli("run", env=dag_env, under=TEST_STATE / f"dbt-{RUN}", timeout=600)
     assert dbt.returncode == 0, dbt.stdout[-4000:]
     after = {
         "counts": _table_counts(warehouse, tables),

@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -31,8 +29,8 @@ from include.cloud_app.extract import extract_interval
 from include.connections import CLOUD_APP_API, SALESFORCE, SNOWFLAKE, env_var_name
 from include.salesforce.mirror import OBJECTS
 from include.settings import raw_table
-from tests.conftest import REPO_ROOT, TEST_STATE
-from tests.integration.conftest import TEST_PORTS, dags_test
+from tests.conftest import TEST_STATE
+from tests.integration.conftest import TEST_PORTS, dags_test, dbt_cli
 from tests.integration.test_ingest_cloud_workspaces import _expected, _interval_rows, _quarantine_reasons
 
 pytestmark = pytest.mark.long_running(minutes=2)
@@ -347,15 +345,10 @@ def test_no_bad_email_reaches_the_salesforce_contacts_mart(bad_input_run, dag_en
 
     database = f"ANALYTICS_R1_{RUN}".upper()
     env = {**dag_env, "SNOWFLAKE_ANALYTICS_DATABASE": database}
-    target = TEST_STATE / f"dbt-r1-{RUN}"
-    dbt = subprocess.run(
-        # Models and seeds only: the data tests read every module's rows (and other marts); this asks what the mart
-        # holds. Its enforced contract is still checked when it is built.
-        [str(Path(sys.executable).with_name("dbt")), "build", "--select", "+sync_salesforce_contacts",
-         "--exclude", "resource_type:test", "--project-dir", "dbt_project", "--profiles-dir", "dbt_project",
-         "--target-path", str(target / "target"), "--log-path", str(target / "logs")],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+    # Models and seeds only: the data tests read every module's rows (and other marts); this asks what the mart
+    # holds. Its enforced contract is still checked when it is built.
+    dbt = dbt_cli("build", "--select", "+sync_salesforce_contacts", "--exclude", "resource_type:test", env=env,
+                  under=TEST_STATE / f"dbt-r1-{RUN}")  # fmt: skip
     assert dbt.returncode == 0, dbt.stdout[-3000:]
     emails = {
         row[0]

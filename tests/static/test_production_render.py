@@ -24,6 +24,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
+# Three dbt renders of the project: the longest of the static checks.
+pytestmark = pytest.mark.long_running(minutes=0.5)
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 DBT = str(Path(sys.executable).with_name("dbt"))
