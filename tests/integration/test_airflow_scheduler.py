@@ -64,29 +64,6 @@ def _run_smoke_dag() -> dict:
     return dict(api.xcom(SMOKE_DAG, run_id, "count_warehouse_rows"))
 
 
-def test_status_reports_every_service_healthy(airflow_running) -> None:
-    status = localcloud("status")
-    assert status.returncode == 0, status.stdout
-    names = [line.split()[0] for line in status.stdout.splitlines() if line.endswith("healthy")]
-    assert names == ["s3", "snowflake", "cloud-app", "salesforce", "hightouch", "airflow-api-server",
-                     "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]  # fmt: skip
-
-
-def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
-    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
-
-    from include.connections import SNOWFLAKE
-
-    hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
-    first = _run_smoke_dag()  # creates RAW.SMOKE.EVENTS on a fresh cloud: the bootstrap does not
-    assert (first["files_loaded"], first["rows_loaded"]) == (1, 5)
-    assert first["table_rows"] >= 5
-    second = _run_smoke_dag()
-    assert second["table_rows"] == first["table_rows"] + 5
-    runs = hook.get_records(f"SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM {raw_table('SMOKE.EVENTS')} GROUP BY 1")
-    assert sorted(count for _, count in runs)[-2:] == [5, 5]
-
-
 def test_dbt_builds_against_the_same_warehouse(airflow_running) -> None:
     env = {**cloud_env(), **TEST_PORTS}
     target = CLOUD_HOME / "dbt-build"
@@ -172,3 +149,27 @@ def test_a_failing_dbt_test_under_the_scheduler_fails_only_its_models_task(airfl
         f"upstream_failed {count['upstream_failed']} (syncs {sum(t.startswith('sync_') for t in downstream)}); "
         f"success {count['success']}, none retried; Hightouch runs triggered: 0"
     )
+
+
+# The quick checks come last: `make test` hands a worker its next module while the last two tests of this one run.
+def test_status_reports_every_service_healthy(airflow_running) -> None:
+    status = localcloud("status")
+    assert status.returncode == 0, status.stdout
+    names = [line.split()[0] for line in status.stdout.splitlines() if line.endswith("healthy")]
+    assert names == ["s3", "snowflake", "cloud-app", "salesforce", "hightouch", "airflow-api-server",
+                     "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]  # fmt: skip
+
+
+def test_scheduler_runs_a_triggered_dag(airflow_running) -> None:
+    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+    from include.connections import SNOWFLAKE
+
+    hook = SnowflakeHook(snowflake_conn_id=SNOWFLAKE)
+    first = _run_smoke_dag()  # creates RAW.SMOKE.EVENTS on a fresh cloud: the bootstrap does not
+    assert (first["files_loaded"], first["rows_loaded"]) == (1, 5)
+    assert first["table_rows"] >= 5
+    second = _run_smoke_dag()
+    assert second["table_rows"] == first["table_rows"] + 5
+    runs = hook.get_records(f"SELECT RECORD:run_id::VARCHAR, COUNT(*) FROM {raw_table('SMOKE.EVENTS')} GROUP BY 1")
+    assert sorted(count for _, count in runs)[-2:] == [5, 5]
