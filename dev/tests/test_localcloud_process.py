@@ -18,6 +18,9 @@ from dev.localcloud.process import airflow_task_groups, group_alive, spawn, stop
 from dev.localcloud.services import catalogue
 from dev.localcloud.settings import load_settings
 
+# Stopping real process groups waits for their exits to be collected (seconds, more on a busy machine): start it
+# before the quick modules, not last.
+pytestmark = pytest.mark.long_running(minutes=0.5)
 # A stand-in for `airflow worker -- <task>`: "airflow" in its command line, a session of its own.
 TASK = [sys.executable, "-c", "import time; time.sleep(60)", "airflow", "worker"]
 SERVICE = [sys.executable, "-c", "import time; time.sleep(60)", "emulator"]
