@@ -94,8 +94,10 @@ preflight: setup  ## check S3, Snowflake, Salesforce and Hightouch as the pipeli
 lint: setup  ## ruff, ruff format, sqlfluff
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@# --processes 0: one sqlfluff process per CPU (its default is one in all).
-	$(VENV)/bin/sqlfluff lint --processes 0 include/sql dbt_project/models
+	@# --processes 0: one sqlfluff process per CPU (its default is one in all). Its worker pool can exit without
+	@# releasing a semaphore, which Python's resource tracker removes at shutdown with a warning: silenced.
+	PYTHONWARNINGS="ignore::UserWarning:multiprocessing.resource_tracker" \
+		$(VENV)/bin/sqlfluff lint --processes 0 include/sql dbt_project/models
 
 unit: setup  ## fast tests: no services
 	$(VPY) -m pytest -m "not integration"
