@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from airflow.sdk.exceptions import AirflowException, AirflowRescheduleException, AirflowSkipException
 from airflow.triggers.base import (
@@ -322,21 +323,26 @@ class SharedSnapshots:
     def __init__(self, read: Callable[[str, str, str], BuildSnapshot], clock: Callable[[], float] = time.monotonic):
         self._read = read
         self._clock = clock
-        self._latest: dict[tuple[int, str, str, str], tuple[float, asyncio.Future[BuildSnapshot]]] = {}
+        # Futures belong to their event loop: the snapshots of each loop (the triggerer has one; tests make several).
+        self._latest: WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, str, str], tuple[float, asyncio.Future[BuildSnapshot]]]
+        ] = WeakKeyDictionary()
 
     async def get(self, dag_id: str, run_id: str, build_task_id: str, *, max_age: float) -> BuildSnapshot:
         from asgiref.sync import sync_to_async
 
-        now = self._clock()
-        self._latest = {k: v for k, v in self._latest.items() if now - v[0] < self.FORGET_AFTER_SECONDS}
-        # Futures belong to their event loop: one per loop (the triggerer has one; tests may make several).
-        key = (id(asyncio.get_running_loop()), dag_id, run_id, build_task_id)
-        entry = self._latest.get(key)
-        if entry is None or now - entry[0] >= max_age or (entry[1].done() and entry[1].exception() is not None):
-            read = sync_to_async(self._read)(dag_id, run_id, build_task_id)
-            entry = (now, asyncio.ensure_future(read))
-            self._latest[key] = entry
+        now, build = self._clock(), (dag_id, run_id, build_task_id)
+        latest = self._latest.setdefault(asyncio.get_running_loop(), {})
+        for old in [key for key, (read_at, _) in latest.items() if now - read_at >= self.FORGET_AFTER_SECONDS]:
+            del latest[old]
+        entry = latest.get(build)
+        if entry is None or now - entry[0] >= max_age or _failed(entry[1]):
+            entry = latest[build] = (now, asyncio.ensure_future(sync_to_async(self._read)(*build)))
         return await asyncio.shield(entry[1])
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
 
 
 SHARED_SNAPSHOTS = SharedSnapshots(read_snapshot)
