@@ -215,18 +215,23 @@ PIPELINE = ("ingest_cloud_workspaces", "ingest_salesforce", "activate_salesforce
 INGESTIONS = PIPELINE[:2]
 
 
+def _stop_active_runs(api, dag_ids: tuple[str, ...], *, after: datetime | None = None) -> None:
+    """Stop (mark failed) every queued or running run of ``dag_ids``; with ``after``, only runs of later intervals."""
+    for dag_id in dag_ids:
+        for run in api.runs(dag_id):
+            later = after is None or (parse_time(run.get("data_interval_start")) or after) > after
+            if later and run["state"] in {"queued", "running"}:
+                api.mark_run_failed(dag_id, run["dag_run_id"])
+
+
 def _stop_the_ingestions_of_later_intervals(demo: subprocess.Popen, interval_start: datetime) -> None:
-    """While the demo runs, stop (mark failed) any ingestion run of a later interval than the scenario's, before its
-    tasks land anything: with one-minute schedules each minute brings another ingestion cycle, whose Asset events
-    would queue another activation, a whole dbt build beside the demo's. (Pausing the DAGs instead would also stop
-    the scheduler from running the rest of the demo's own runs.)"""
+    """While the demo runs, stop any ingestion run of a later interval than the scenario's, before its tasks land
+    anything: with one-minute schedules each minute brings another ingestion cycle, whose Asset events would queue
+    another activation, a whole dbt build beside the demo's. (Pausing the DAGs instead would also stop the scheduler
+    from running the rest of the demo's own runs.)"""
     api = airflow_api()
     while demo.poll() is None:
-        for dag_id in INGESTIONS:
-            for run in api.runs(dag_id, limit=5):
-                later = (parse_time(run.get("data_interval_start")) or interval_start) > interval_start
-                if later and run["state"] in {"queued", "running"}:
-                    api.mark_run_failed(dag_id, run["dag_run_id"])
+        _stop_active_runs(api, INGESTIONS, after=interval_start)
         time.sleep(1)
 
 
@@ -254,10 +259,7 @@ def _demo(name: str, interval_start: datetime) -> subprocess.CompletedProcess:
         api = airflow_api()
         for dag_id in PIPELINE:
             api.pause(dag_id)
-        for dag_id in PIPELINE:
-            for run in api.runs(dag_id):
-                if run["state"] in {"queued", "running"}:
-                    api.mark_run_failed(dag_id, run["dag_run_id"])
+        _stop_active_runs(api, PIPELINE)
     return subprocess.CompletedProcess(demo.args, returncode, log.read_text(), "")
 
 
